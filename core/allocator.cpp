@@ -1,0 +1,185 @@
+#include "core/allocator.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+#include "core/error.h"
+
+#ifdef PMSDSEN_WITH_CUDA
+#include "core/cuda_env.h"
+#endif
+
+namespace pmsdsen {
+namespace {
+
+constexpr size_t kCpuAlignment = 64;
+
+size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+
+struct Accounting {
+  std::mutex mutex;
+  MemoryStats stats;
+  void on_alloc(size_t bytes) {
+    stats.current_bytes += bytes;
+    stats.peak_bytes = std::max(stats.peak_bytes, stats.current_bytes);
+  }
+  void on_free(size_t bytes) { stats.current_bytes -= bytes; }
+};
+
+// Leaked on purpose: tensors in static storage may be freed after main returns.
+Accounting& cpu_accounting() {
+  static Accounting* a = new Accounting;
+  return *a;
+}
+
+void* cpu_allocate(size_t bytes) {
+  const size_t rounded = round_up(bytes, kCpuAlignment);
+  void* p = std::aligned_alloc(kCpuAlignment, rounded);
+  PMSDSEN_CHECK(p != nullptr, "out of host memory allocating ", bytes, " bytes");
+  Accounting& a = cpu_accounting();
+  std::lock_guard<std::mutex> lock(a.mutex);
+  a.on_alloc(rounded);
+  a.stats.reserved_bytes += rounded;
+  a.stats.system_allocs++;
+  return p;
+}
+
+void cpu_deallocate(void* p, size_t bytes) {
+  std::free(p);
+  const size_t rounded = round_up(bytes, kCpuAlignment);
+  Accounting& a = cpu_accounting();
+  std::lock_guard<std::mutex> lock(a.mutex);
+  a.on_free(rounded);
+  a.stats.reserved_bytes -= rounded;
+  a.stats.system_frees++;
+}
+
+#ifdef PMSDSEN_WITH_CUDA
+// Block sizes are rounded so that the same tensor shapes map to the same blocks:
+// small requests to 512 B, large ones to 1 MiB. A cached block is reused for a
+// request at most 1/8 smaller than itself, which bounds the waste.
+size_t cuda_round(size_t bytes) {
+  constexpr size_t kSmall = 512, kLarge = size_t(1) << 20;
+  return bytes <= kLarge ? round_up(bytes, kSmall) : round_up(bytes, kLarge);
+}
+
+struct CudaCache {
+  Accounting acc;
+  std::multimap<size_t, void*> free_blocks;  // size -> block
+
+  void release_all_locked() {
+    for (auto& [size, ptr] : free_blocks) {
+      cudaFree(ptr);
+      acc.stats.reserved_bytes -= size;
+      acc.stats.system_frees++;
+    }
+    free_blocks.clear();
+  }
+};
+
+CudaCache& cuda_cache() {
+  static CudaCache* c = new CudaCache;
+  return *c;
+}
+
+void* cuda_allocate(size_t bytes) {
+  require_device(Device::cuda(), "allocate");
+  const size_t size = cuda_round(bytes);
+  CudaCache& c = cuda_cache();
+  std::lock_guard<std::mutex> lock(c.acc.mutex);
+  auto it = c.free_blocks.lower_bound(size);
+  if (it != c.free_blocks.end() && it->first <= size + size / 8) {
+    void* p = it->second;
+    c.acc.on_alloc(it->first);
+    c.free_blocks.erase(it);
+    return p;
+  }
+  void* p = nullptr;
+  if (cudaMalloc(&p, size) != cudaSuccess) {
+    cudaGetLastError();
+    c.release_all_locked();
+    if (cudaMalloc(&p, size) != cudaSuccess) {
+      cudaGetLastError();
+      size_t free_b = 0, total_b = 0;
+      cudaMemGetInfo(&free_b, &total_b);
+      constexpr double MiB = 1024.0 * 1024.0;
+      PMSDSEN_FAIL("CUDA out of memory allocating ", size / MiB, " MiB (in use by tensors ",
+                   c.acc.stats.current_bytes / MiB, " MiB, peak ", c.acc.stats.peak_bytes / MiB,
+                   " MiB; device free ", free_b / MiB, " of ", total_b / MiB, " MiB)");
+    }
+  }
+  c.acc.stats.system_allocs++;
+  c.acc.stats.reserved_bytes += size;
+  c.acc.on_alloc(size);
+  return p;
+}
+
+void cuda_deallocate(void* p, size_t bytes) {
+  const size_t size = cuda_round(bytes);
+  CudaCache& c = cuda_cache();
+  std::lock_guard<std::mutex> lock(c.acc.mutex);
+  c.acc.on_free(size);
+  c.free_blocks.emplace(size, p);
+}
+#endif
+
+}  // namespace
+
+void* allocate(size_t bytes, Device device) {
+  if (bytes == 0) return nullptr;
+#ifdef PMSDSEN_WITH_CUDA
+  if (device.is_cuda()) return cuda_allocate(bytes);
+#else
+  require_device(device, "allocate");
+#endif
+  return cpu_allocate(bytes);
+}
+
+void deallocate(void* ptr, size_t bytes, Device device) {
+  if (ptr == nullptr) return;
+#ifdef PMSDSEN_WITH_CUDA
+  if (device.is_cuda()) return cuda_deallocate(ptr, bytes);
+#endif
+  cpu_deallocate(ptr, bytes);
+}
+
+MemoryStats memory_stats(Device device) {
+#ifdef PMSDSEN_WITH_CUDA
+  if (device.is_cuda()) {
+    std::lock_guard<std::mutex> lock(cuda_cache().acc.mutex);
+    return cuda_cache().acc.stats;
+  }
+#endif
+  if (device.is_cuda()) return {};
+  std::lock_guard<std::mutex> lock(cpu_accounting().mutex);
+  return cpu_accounting().stats;
+}
+
+void reset_peak_memory(Device device) {
+#ifdef PMSDSEN_WITH_CUDA
+  if (device.is_cuda()) {
+    std::lock_guard<std::mutex> lock(cuda_cache().acc.mutex);
+    cuda_cache().acc.stats.peak_bytes = cuda_cache().acc.stats.current_bytes;
+    return;
+  }
+#endif
+  if (device.is_cuda()) return;
+  std::lock_guard<std::mutex> lock(cpu_accounting().mutex);
+  cpu_accounting().stats.peak_bytes = cpu_accounting().stats.current_bytes;
+}
+
+void empty_cache(Device device) {
+#ifdef PMSDSEN_WITH_CUDA
+  if (device.is_cuda()) {
+    PMSDSEN_CUDA_CHECK(cudaStreamSynchronize(cuda_env::stream()));
+    std::lock_guard<std::mutex> lock(cuda_cache().acc.mutex);
+    cuda_cache().release_all_locked();
+  }
+#else
+  (void)device;
+#endif
+}
+
+}  // namespace pmsdsen

@@ -1,0 +1,181 @@
+#include "core/cpu/basic.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/parallel.h"
+
+namespace pmsdsen::cpu {
+
+namespace {
+constexpr int64_t kGrain = 1 << 15;  // elements per parallel chunk of elementwise loops
+
+// f(begin, end) over [0, n) in chunks of kGrain, chunks spread over threads.
+template <class F>
+void parallel_chunks(int64_t n, F&& f) {
+  const int64_t chunks = (n + kGrain - 1) / kGrain;
+  parallel_for(0, chunks, [&](int64_t c) { f(c * kGrain, std::min(n, (c + 1) * kGrain)); });
+}
+}  // namespace
+
+template <class T>
+void axpby(T alpha, const T* a, T beta, const T* b, T* y, int64_t n) {
+  parallel_chunks(n, [&](int64_t lo, int64_t hi) {
+    if (beta == T(0) || b == nullptr) {
+      for (int64_t i = lo; i < hi; ++i) y[i] = alpha * a[i];
+    } else if (alpha == T(1) && beta == T(1)) {
+      for (int64_t i = lo; i < hi; ++i) y[i] = a[i] + b[i];
+    } else {
+      for (int64_t i = lo; i < hi; ++i) y[i] = alpha * a[i] + beta * b[i];
+    }
+  });
+}
+
+template <class T>
+void mul(const T* a, const T* b, T* y, int64_t n) {
+  parallel_chunks(n, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) y[i] = a[i] * b[i];
+  });
+}
+
+template <class T>
+void mul_channel(const T* x, const T* s, T* y, int64_t planes, int64_t plane_size) {
+  parallel_for(0, planes, [&](int64_t p) {
+    const T sp = s[p];
+    const T* xp = x + p * plane_size;
+    T* yp = y + p * plane_size;
+    for (int64_t i = 0; i < plane_size; ++i) yp[i] = xp[i] * sp;
+  });
+}
+
+template <class T>
+void dot_planes(const T* g, const T* x, T* gs, int64_t planes, int64_t plane_size) {
+  parallel_for(0, planes, [&](int64_t p) {
+    const T* gp = g + p * plane_size;
+    const T* xp = x + p * plane_size;
+    double acc = 0.0;
+    for (int64_t i = 0; i < plane_size; ++i) acc += static_cast<double>(gp[i]) * xp[i];
+    gs[p] = static_cast<T>(acc);
+  });
+}
+
+template <class T>
+T sum(const T* x, int64_t n) {
+  const int64_t chunks = (n + kGrain - 1) / kGrain;
+  std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
+  parallel_for(0, chunks, [&](int64_t c) {
+    double acc = 0.0;
+    const int64_t hi = std::min(n, (c + 1) * kGrain);
+    for (int64_t i = c * kGrain; i < hi; ++i) acc += x[i];
+    partial[c] = acc;
+  });
+  double total = 0.0;
+  for (double p : partial) total += p;
+  return static_cast<T>(total);
+}
+
+template <class T>
+void fill(T* y, T value, int64_t n) {
+  parallel_chunks(n, [&](int64_t lo, int64_t hi) { std::fill(y + lo, y + hi, value); });
+}
+
+template <class T>
+void broadcast_scalar(const T* value, T factor, T* y, int64_t n) {
+  fill(y, static_cast<T>(factor * value[0]), n);
+}
+
+void copy_channels(const void* src, int64_t src_channels, int64_t src_first, void* dst,
+                   int64_t dst_channels, int64_t dst_first, int64_t channels, int64_t batch,
+                   int64_t plane_bytes) {
+  const size_t block = static_cast<size_t>(channels * plane_bytes);
+  parallel_for(0, batch, [&](int64_t n) {
+    const char* s = static_cast<const char*>(src) + (n * src_channels + src_first) * plane_bytes;
+    char* d = static_cast<char*>(dst) + (n * dst_channels + dst_first) * plane_bytes;
+    std::memcpy(d, s, block);
+  });
+}
+
+// ---------------------------------------------------------------------------------
+// GEMM: op(A) and op(B) are first packed so that the inner loop streams contiguous
+// rows of B; C rows are split across threads. Blocking over K and N keeps a panel of
+// B in cache while a block of rows of A walks over it.
+namespace {
+
+template <class T>
+void pack(bool trans, int64_t rows, int64_t cols, const T* src, int64_t ld, std::vector<T>& out) {
+  // out is the row-major [rows, cols] matrix op(src).
+  out.resize(static_cast<size_t>(rows * cols));
+  if (!trans) {
+    for (int64_t r = 0; r < rows; ++r) std::memcpy(&out[r * cols], src + r * ld, cols * sizeof(T));
+  } else {
+    for (int64_t c = 0; c < cols; ++c)
+      for (int64_t r = 0; r < rows; ++r) out[r * cols + c] = src[c * ld + r];
+  }
+}
+
+}  // namespace
+
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+          int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  // C = beta * C first; then accumulate alpha * A * B.
+  parallel_for(0, M, [&](int64_t i) {
+    T* c = C + i * ldc;
+    if (beta == T(0)) std::fill(c, c + N, T(0));
+    else if (beta != T(1)) for (int64_t j = 0; j < N; ++j) c[j] *= beta;
+  });
+  if (K == 0 || alpha == T(0)) return;
+
+  std::vector<T> a_packed, b_packed;
+  const T* a = A;
+  const T* b = B;
+  int64_t a_ld = lda, b_ld = ldb;
+  if (trans_a) {
+    pack(true, M, K, A, lda, a_packed);
+    a = a_packed.data();
+    a_ld = K;
+  }
+  if (trans_b) {
+    pack(true, K, N, B, ldb, b_packed);
+    b = b_packed.data();
+    b_ld = N;
+  }
+
+  constexpr int64_t kBlockK = 128, kBlockN = 1024, kBlockM = 8;
+  const int64_t m_blocks = (M + kBlockM - 1) / kBlockM;
+  const int64_t n_blocks = (N + kBlockN - 1) / kBlockN;
+  parallel_for(0, m_blocks * n_blocks, [&](int64_t blk) {
+    const int64_t i0 = (blk / n_blocks) * kBlockM, i1 = std::min(M, i0 + kBlockM);
+    const int64_t j0 = (blk % n_blocks) * kBlockN, j1 = std::min(N, j0 + kBlockN);
+    for (int64_t k0 = 0; k0 < K; k0 += kBlockK) {
+      const int64_t k1 = std::min(K, k0 + kBlockK);
+      for (int64_t i = i0; i < i1; ++i) {
+        T* c = C + i * ldc;
+        const T* ai = a + i * a_ld;
+        for (int64_t k = k0; k < k1; ++k) {
+          const T aik = alpha * ai[k];
+          const T* bk = b + k * b_ld;
+          for (int64_t j = j0; j < j1; ++j) c[j] += aik * bk[j];
+        }
+      }
+    }
+  });
+}
+
+#define PMSDSEN_INSTANTIATE(T)                                                                \
+  template void axpby<T>(T, const T*, T, const T*, T*, int64_t);                              \
+  template void mul<T>(const T*, const T*, T*, int64_t);                                      \
+  template void mul_channel<T>(const T*, const T*, T*, int64_t, int64_t);                     \
+  template void dot_planes<T>(const T*, const T*, T*, int64_t, int64_t);                      \
+  template T sum<T>(const T*, int64_t);                                                       \
+  template void fill<T>(T*, T, int64_t);                                                      \
+  template void broadcast_scalar<T>(const T*, T, T*, int64_t);                                \
+  template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, \
+                        int64_t, T, T*, int64_t);
+PMSDSEN_INSTANTIATE(float)
+PMSDSEN_INSTANTIATE(double)
+#undef PMSDSEN_INSTANTIATE
+
+}  // namespace pmsdsen::cpu

@@ -1,0 +1,119 @@
+#include "examples/cli.h"
+
+#include <cstdlib>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace pmsdsen::cli {
+
+std::map<std::string, Command>& registry() {
+  static std::map<std::string, Command> commands;
+  return commands;
+}
+
+Args::Args(std::string command, std::vector<FlagSpec> specs, const std::vector<std::string>& argv)
+    : command_(std::move(command)), specs_(std::move(specs)) {
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a == "-h" || a == "--help") {
+      help_ = true;
+      continue;
+    }
+    if (a.rfind("--", 0) != 0) {
+      positional_.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(2), value;
+    bool inline_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      inline_value = true;
+    }
+    const FlagSpec& s = spec(name);
+    if (s.value.empty()) {
+      PMSDSEN_CHECK(!inline_value, command_, ": --", name, " takes no value");
+      value = "1";
+    } else if (!inline_value) {
+      PMSDSEN_CHECK(i + 1 < argv.size(), command_, ": --", name, " needs a value (", s.value, ")");
+      value = argv[++i];
+    }
+    values_[name] = value;
+  }
+}
+
+const FlagSpec& Args::spec(const std::string& name) const {
+  for (const FlagSpec& s : specs_)
+    if (s.name == name) return s;
+  PMSDSEN_FAIL(command_, ": unknown option --", name, " (see 'pmsdsen ", command_, " --help')");
+}
+
+std::string Args::usage() const {
+  std::ostringstream os;
+  os << "options:\n";
+  for (const FlagSpec& s : specs_) {
+    std::string left = "  --" + s.name + (s.value.empty() ? "" : " " + s.value);
+    os << left;
+    os << std::string(left.size() < 30 ? 30 - left.size() : 1, ' ') << s.help;
+    if (!s.default_value.empty()) os << " (default " << s.default_value << ")";
+    os << "\n";
+  }
+  os << "  --help                      this text\n";
+  return os.str();
+}
+
+bool Args::has(const std::string& name) const {
+  spec(name);
+  return values_.count(name) > 0;
+}
+
+std::string Args::get(const std::string& name) const {
+  const FlagSpec& s = spec(name);
+  auto it = values_.find(name);
+  return it != values_.end() ? it->second : s.default_value;
+}
+
+std::optional<std::string> Args::maybe(const std::string& name) const {
+  spec(name);
+  auto it = values_.find(name);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+int64_t Args::get_int(const std::string& name) const {
+  const std::string v = get(name);
+  char* end = nullptr;
+  const long long x = std::strtoll(v.c_str(), &end, 10);
+  PMSDSEN_CHECK(!v.empty() && end && *end == '\0', command_, ": --", name,
+                " expects an integer, got '", v, "'");
+  return x;
+}
+
+double Args::get_double(const std::string& name) const {
+  const std::string v = get(name);
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  PMSDSEN_CHECK(!v.empty() && end && *end == '\0', command_, ": --", name,
+                " expects a number, got '", v, "'");
+  return x;
+}
+
+std::pair<int64_t, int64_t> Args::get_size(const std::string& name) const {
+  const std::string v = get(name);
+  const auto x = v.find('x');
+  char* e1 = nullptr;
+  char* e2 = nullptr;
+  long long w = 0, h = 0;
+  if (x != std::string::npos) {
+    const std::string a = v.substr(0, x), b = v.substr(x + 1);
+    w = std::strtoll(a.c_str(), &e1, 10);
+    h = std::strtoll(b.c_str(), &e2, 10);
+    PMSDSEN_CHECK(!a.empty() && !b.empty() && *e1 == '\0' && *e2 == '\0' && w > 0 && h > 0, command_,
+                  ": --", name, " expects WIDTHxHEIGHT such as 512x256, got '", v, "'");
+    return {w, h};
+  }
+  PMSDSEN_FAIL(command_, ": --", name, " expects WIDTHxHEIGHT such as 512x256, got '", v, "'");
+}
+
+}  // namespace pmsdsen::cli

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages pmsdsen builds with. Safe to run again: it installs only
+# what is missing. The CUDA toolkit (nvcc, cuBLAS, cuDNN) is expected under /usr/local/cuda.
+#   tools/setup.sh           build and test dependencies
+#   tools/setup.sh --torch   also Debian's PyTorch, for tools/*.py (fixtures, baselines)
+set -euo pipefail
+
+packages=(cmake g++ make libgtest-dev libbenchmark-dev nlohmann-json3-dev libstb-dev)
+if [[ "${1:-}" == "--torch" ]]; then
+  packages+=(python3-torch python3-numpy)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup: dependencies present"
