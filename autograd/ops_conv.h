@@ -1,0 +1,41 @@
+#pragma once
+// Convolutions, with PyTorch's semantics (output sizes rounded down, zero padding,
+// weight layouts [Cout, Cin/groups, kH, kW] and, transposed, [Cin, Cout, kH, kW]).
+#include "core/tensor.h"
+
+namespace pmsdsen::ops {
+
+struct Conv2dOptions {
+  int64_t stride = 1;
+  int64_t padding = 0;
+  int64_t dilation = 1;
+  int64_t groups = 1;
+};
+
+// x [N, Cin, H, W], weight [Cout, Cin/groups, k, k], bias [Cout] or undefined.
+// Fast paths: 1x1 (a matrix product), depthwise 3x3 with any dilation, dense 3x3.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+              const Conv2dOptions& options = {});
+
+struct ConvTranspose2dOptions {
+  int64_t stride = 1;
+  int64_t padding = 0;
+  int64_t output_padding = 0;
+};
+
+// x [N, Cin, H, W], weight [Cin, Cout, k, k], bias [Cout] or undefined.
+// Output size (H - 1) * stride - 2 * padding + k + output_padding.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                        const ConvTranspose2dOptions& options = {});
+
+// ECA's 1-D convolution across channels: x [N, C, 1, 1], weight [1, 1, k] (k odd),
+// zero padding (k - 1) / 2, no bias; output [N, C, 1, 1].
+Tensor channel_conv1d(const Tensor& x, const Tensor& weight);
+
+// Output size of a convolution along one axis (PyTorch's formula, rounded down).
+inline int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t padding,
+                                int64_t dilation = 1) {
+  return (in + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1;
+}
+
+}  // namespace pmsdsen::ops
