@@ -3,6 +3,7 @@
 #include "autograd/dispatch.h"
 #include "autograd/node.h"
 #include "core/cpu/basic.h"
+#include "core/cpu/gemm.h"
 
 #ifdef PMSDSEN_WITH_CUDA
 #include "cuda/basic.h"

@@ -1,6 +1,6 @@
 #pragma once
 // CPU kernels of the basic ops: elementwise arithmetic, channel-broadcast multiply,
-// reductions, channel copies and the matrix product. Templates over float and double
+// reductions and channel copies. Templates over float and double
 // (double for gradient checks); pointers are to contiguous memory.
 #include <cstdint>
 
@@ -34,11 +34,5 @@ void broadcast_scalar(const T* value, T factor, T* y, int64_t n);
 void copy_channels(const void* src, int64_t src_channels, int64_t src_first, void* dst,
                    int64_t dst_channels, int64_t dst_first, int64_t channels, int64_t batch,
                    int64_t plane_bytes);
-
-// Row-major C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, op = transpose when
-// trans_* is set (then A is stored [K,M], B is stored [N,K]). lda/ldb/ldc are row strides.
-template <class T>
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
-          int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
 }  // namespace pmsdsen::cpu
