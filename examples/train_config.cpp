@@ -1,0 +1,361 @@
+#include "examples/train_config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "core/device.h"
+#include "core/error.h"
+
+namespace pmsdsen::train {
+namespace {
+
+using nlohmann::json;
+
+enum class Kind { Text, Int, Number, Switch, OnOff, Size };
+
+// One setting: its name (flag and JSON key), help, and how to read and write it.
+struct Field {
+  std::string name, value, help;
+  Kind kind;
+  std::function<json(const TrainConfig&)> get;
+  std::function<void(TrainConfig&, const json&)> set;
+};
+
+template <class T>
+Field field(std::string name, std::string value, std::string help, Kind kind, T TrainConfig::*member) {
+  return {std::move(name), std::move(value), std::move(help), kind,
+          [member](const TrainConfig& c) { return json(c.*member); },
+          [member](TrainConfig& c, const json& j) { c.*member = j.get<T>(); }};
+}
+
+Field size_field(std::string name, std::string help, int64_t TrainConfig::*w, int64_t TrainConfig::*h) {
+  return {std::move(name), "WxH", std::move(help), Kind::Size,
+          [w, h](const TrainConfig& c) { return json(std::to_string(c.*w) + "x" + std::to_string(c.*h)); },
+          [w, h](TrainConfig& c, const json& j) {
+            const std::string s = j.get<std::string>();
+            const auto x = s.find('x');
+            char* e1 = nullptr;
+            char* e2 = nullptr;
+            const std::string a = x == std::string::npos ? "" : s.substr(0, x);
+            const std::string b = x == std::string::npos ? "" : s.substr(x + 1);
+            const long long wv = std::strtoll(a.c_str(), &e1, 10), hv = std::strtoll(b.c_str(), &e2, 10);
+            if (a.empty() || b.empty() || *e1 || *e2 || wv <= 0 || hv <= 0)
+              throw json::type_error::create(302, "expected WIDTHxHEIGHT such as 512x256, got '" + s + "'",
+                                             nullptr);
+            c.*w = wv;
+            c.*h = hv;
+          }};
+}
+
+Field onoff_field(std::string name, std::string help, bool TrainConfig::*member) {
+  return {std::move(name), "on|off", std::move(help), Kind::OnOff,
+          [member](const TrainConfig& c) { return json(c.*member); },
+          [member](TrainConfig& c, const json& j) { c.*member = j.get<bool>(); }};
+}
+
+const std::vector<Field>& fields() {
+  static const std::vector<Field> all = [] {
+    using C = TrainConfig;
+    std::vector<Field> f;
+    f.push_back(field("dataset", "NAME", "cityscapes, camvid or synthetic (built in, no download; "
+                      "the default is cityscapes and needs --root)", Kind::Text, &C::dataset));
+    f.push_back(field("root", "DIR", "dataset folder (cityscapes: holds leftImg8bit/ and gtFine/; "
+                      "camvid: train/, trainannot/, ...)", Kind::Text, &C::root));
+    f.push_back(field("train-split", "NAME", "split trained on", Kind::Text, &C::train_split));
+    f.push_back(field("val-split", "NAME", "split validated on", Kind::Text, &C::val_split));
+    f.push_back(size_field("crop", "training crop, width x height", &C::crop_width, &C::crop_height));
+    f.push_back(field("scale-range", "MIN,MAX", "random scale of the full image before cropping; auto: "
+                      "the authors' range for the crop width (512: 0.25,0.5; 1024: 0.35,1.0; CamVid 480: "
+                      "0.35,1.0), synthetic: crop/scene width to twice that", Kind::Text, &C::scale_range));
+    f.push_back(field("jitter", "on|off|auto", "colour jitter (auto: on for cityscapes, as the authors)",
+                      Kind::Text, &C::jitter));
+    f.push_back(onoff_field("flip", "random horizontal flip", &C::flip));
+    f.push_back(field("skip-bad", "", "skip (and count) unreadable samples instead of stopping",
+                      Kind::Switch, &C::skip_bad));
+    f.push_back(size_field("synthetic-size", "size of the built-in synthetic scenes", &C::synthetic_width,
+                           &C::synthetic_height));
+    f.push_back(field("synthetic-train", "N", "synthetic training scenes", Kind::Int, &C::synthetic_train));
+    f.push_back(field("synthetic-val", "N", "synthetic validation scenes", Kind::Int, &C::synthetic_val));
+    f.push_back(field("batch", "N", "images per iteration", Kind::Int, &C::batch));
+    f.push_back(field("iters", "N", "total iterations (0: --epochs x batches per epoch)", Kind::Int, &C::iters));
+    f.push_back(field("epochs", "N", "epochs, when --iters is 0", Kind::Int, &C::epochs));
+    f.push_back(field("lr", "X", "base learning rate of the poly schedule", Kind::Number, &C::lr));
+    f.push_back(field("poly-power", "X", "lr = base * (1 - i/total)^power", Kind::Number, &C::poly_power));
+    f.push_back(field("warmup-iters", "N", "linear warm-up from 0 over N iterations, then poly over the rest",
+                      Kind::Int, &C::warmup_iters));
+    f.push_back(field("momentum", "X", "SGD momentum", Kind::Number, &C::momentum));
+    f.push_back(field("weight-decay", "X", "SGD weight decay (added to the gradient, as PyTorch)",
+                      Kind::Number, &C::weight_decay));
+    f.push_back(field("class-weights", "W", "none, authors (their Cityscapes/CamVid table) or a "
+                      "comma-separated list, one per class", Kind::Text, &C::class_weights));
+    f.push_back(field("loss", "ce|ohem", "cross-entropy, or OHEM cross-entropy (threshold "
+                      "--ohem-threshold, at least N*H*W/16 pixels kept)", Kind::Text, &C::loss));
+    f.push_back(field("ohem-threshold", "P", "OHEM keeps pixels whose true-class probability is below P",
+                      Kind::Number, &C::ohem_threshold));
+    f.push_back(field("aux-weight", "X", "weight of the two deep-supervision losses (1: the plain sum; "
+                      "the authors' released script uses 0.1)", Kind::Number, &C::aux_weight));
+    f.push_back(field("freeze-bn", "", "freeze batch norm: evaluation statistics, no updates of "
+                      "statistics or affine parameters (the authors' stage 2)", Kind::Switch, &C::freeze_bn));
+    f.push_back(field("init", "FILE", "initial weights (a weights file or a checkpoint; stage 2 starts "
+                      "from stage 1's best.safetensors)", Kind::Text, &C::init));
+    f.push_back(field("activation", "gelu|prelu", "the network's activation", Kind::Text, &C::activation));
+    f.push_back(field("device", "auto|cpu|cuda", "where to train (auto: cuda when a GPU is present)",
+                      Kind::Text, &C::device));
+    f.push_back(field("workers", "N", "loader threads (0: min(4, cores))", Kind::Int, &C::workers));
+    f.push_back(field("seed", "N", "seed of the initial weights, sample order and augmentation",
+                      Kind::Int, &C::seed));
+    f.push_back(field("out", "DIR", "run folder: checkpoints, log.jsonl, curves.svg, config.json",
+                      Kind::Text, &C::out));
+    f.push_back(field("val-every", "N", "validate every N iterations (0: once per epoch; -1: only at the end)",
+                      Kind::Int, &C::val_every));
+    f.push_back(field("val-scale", "S", "evaluation resize factor (0: auto, 0.5 for cityscapes as the "
+                      "authors, 1 otherwise)", Kind::Number, &C::val_scale));
+    f.push_back(field("val-limit", "N", "validate on the first N images only (0: all)", Kind::Int, &C::val_limit));
+    f.push_back(field("log-every", "N", "a log record (and a plain progress line) every N iterations",
+                      Kind::Int, &C::log_every));
+    f.push_back(field("save-every", "N", "also write last.safetensors every N iterations (0: only at "
+                      "validations, Ctrl-C and the end)", Kind::Int, &C::save_every));
+    f.push_back(field("stop-after", "N", "stop after iteration N as Ctrl-C would (saving last); resume "
+                      "later with --resume", Kind::Int, &C::stop_after));
+    return f;
+  }();
+  return all;
+}
+
+const Field* find_field(const std::string& name) {
+  for (const Field& f : fields())
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+// A flag's text as the JSON value its setting stores.
+json parse_flag_value(const Field& f, const std::string& text) {
+  char* end = nullptr;
+  switch (f.kind) {
+    case Kind::Text:
+    case Kind::Size: return json(text);
+    case Kind::Switch: return json(true);
+    case Kind::OnOff:
+      if (text == "on" || text == "true" || text == "1" || text == "yes") return json(true);
+      if (text == "off" || text == "false" || text == "0" || text == "no") return json(false);
+      PMSDSEN_FAIL("train: --", f.name, " expects on or off, got '", text, "'");
+    case Kind::Int: {
+      const long long v = std::strtoll(text.c_str(), &end, 10);
+      PMSDSEN_CHECK(!text.empty() && *end == '\0', "train: --", f.name, " expects an integer, got '", text, "'");
+      return json(static_cast<int64_t>(v));
+    }
+    case Kind::Number: {
+      const double v = std::strtod(text.c_str(), &end);
+      PMSDSEN_CHECK(!text.empty() && *end == '\0', "train: --", f.name, " expects a number, got '", text, "'");
+      return json(v);
+    }
+  }
+  return json();
+}
+
+std::string default_text(const Field& f) {
+  const json v = f.get(TrainConfig{});
+  if (f.kind == Kind::Switch) return "";
+  if (f.kind == Kind::OnOff) return v.get<bool>() ? "on" : "off";
+  if (v.is_string()) return v.get<std::string>().empty() ? "" : v.get<std::string>();
+  if (v.is_number_float()) {
+    std::ostringstream os;
+    os << v.get<double>();
+    return os.str();
+  }
+  return v.dump();
+}
+
+std::vector<double> parse_list(const std::string& text, const std::string& what) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);
+    PMSDSEN_CHECK(!item.empty() && *end == '\0', "train: ", what, ": '", item, "' in '", text,
+                  "' is not a number");
+    out.push_back(v);
+  }
+  return out;
+}
+
+const std::vector<double>& cityscapes_weights() {
+  static const std::vector<double> w = {2.8149, 6.9850, 3.7890,  9.9428,  9.7702,  9.5110,  10.3113,
+                                        10.0264, 4.6323, 9.5608, 7.8698,  9.5168,  10.3737, 6.6616,
+                                        10.2604, 10.2878, 10.2898, 10.4053, 10.1381};
+  return w;
+}
+
+const std::vector<double>& camvid_weights() {
+  static const std::vector<double> w = {4.4969, 3.3064, 9.5079, 2.9545, 6.9097, 5.0818,
+                                        9.3352, 9.0394, 6.6486, 9.7137, 9.5729};
+  return w;
+}
+
+}  // namespace
+
+json to_json(const TrainConfig& config) {
+  json j = json::object();
+  for (const Field& f : fields()) j[f.name] = f.get(config);
+  return j;
+}
+
+void update_from_json(TrainConfig& config, const json& j, const std::string& source) {
+  PMSDSEN_CHECK(j.is_object(), source, ": a training config must be a JSON object");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const Field* f = find_field(it.key());
+    PMSDSEN_CHECK(f != nullptr, source, ": unknown setting '", it.key(),
+                  "' (the settings are the flags of 'pmsdsen train --help')");
+    const json& v = it.value();
+    const bool type_ok = (f->kind == Kind::Text || f->kind == Kind::Size) ? v.is_string()
+                         : (f->kind == Kind::Switch || f->kind == Kind::OnOff) ? v.is_boolean()
+                         : f->kind == Kind::Int ? v.is_number_integer()
+                                                : v.is_number();
+    PMSDSEN_CHECK(type_ok, source, ": setting '", it.key(), "' has the wrong type: ", v.dump(), " (expected ",
+                  f->kind == Kind::Int ? "an integer"
+                  : f->kind == Kind::Number ? "a number"
+                  : (f->kind == Kind::Switch || f->kind == Kind::OnOff) ? "true or false"
+                                                                        : "a string",
+                  ")");
+    try {
+      f->set(config, v);
+    } catch (const json::exception& e) {
+      PMSDSEN_FAIL(source, ": setting '", it.key(), "': ", e.what());
+    }
+  }
+}
+
+TrainConfig config_from_json(const json& j, const std::string& source) {
+  TrainConfig c;
+  update_from_json(c, j, source);
+  return c;
+}
+
+std::vector<cli::FlagSpec> train_flag_specs() {
+  std::vector<cli::FlagSpec> specs;
+  specs.push_back({"config", "FILE", "JSON settings (keys are these flag names); flags given here override it", ""});
+  specs.push_back({"resume", "DIR", "continue the run in DIR from its last.safetensors (its settings; flags "
+                   "given here override them)", ""});
+  for (const Field& f : fields()) specs.push_back({f.name, f.value, f.help, default_text(f)});
+  return specs;
+}
+
+std::vector<std::string> apply_flags(TrainConfig& config, const cli::Args& args) {
+  std::vector<std::string> given;
+  json j = json::object();
+  for (const Field& f : fields()) {
+    if (!args.has(f.name)) continue;
+    j[f.name] = parse_flag_value(f, args.get(f.name));
+    given.push_back(f.name);
+  }
+  update_from_json(config, j, "command line");
+  return given;
+}
+
+std::pair<double, double> authors_scale_range(int64_t crop_width) {
+  switch (crop_width) {
+    case 256: return {0.125, 0.25};
+    case 480: return {0.35, 1.0};
+    case 512: return {0.25, 0.5};
+    case 960: return {0.5, 2.5};
+    case 1024: return {0.35, 1.0};
+    case 2048: return {0.75, 2.0};
+    default: return {0.0, 0.0};
+  }
+}
+
+void resolve(TrainConfig& c) {
+  const std::set<std::string> datasets = {"cityscapes", "camvid", "synthetic"};
+  PMSDSEN_CHECK(datasets.count(c.dataset), "train: unknown --dataset '", c.dataset,
+                "' (cityscapes, camvid or synthetic)");
+  PMSDSEN_CHECK(c.dataset == "synthetic" || !c.root.empty(), "train: --dataset ", c.dataset,
+                " needs --root DIR (the dataset folder); '--dataset synthetic' needs no download");
+  PMSDSEN_CHECK(c.crop_width % 8 == 0 && c.crop_height % 8 == 0, "train: --crop ", c.crop_width, "x",
+                c.crop_height, ": width and height must be multiples of 8 (the network downsamples by 8)");
+  PMSDSEN_CHECK(c.synthetic_width % 8 == 0 && c.synthetic_height % 8 == 0 && c.synthetic_train > 0 &&
+                    c.synthetic_val > 0,
+                "train: synthetic scenes must be multiples of 8 in size and at least one per split");
+
+  if (c.scale_range == "auto") {
+    std::pair<double, double> r{0.0, 0.0};
+    if (c.dataset != "synthetic") r = authors_scale_range(c.crop_width);
+    if (r.first == 0.0) {
+      const double full = c.dataset == "synthetic" ? static_cast<double>(c.synthetic_width)
+                          : c.dataset == "camvid"  ? 480.0
+                                                   : 2048.0;
+      r = {c.crop_width / full, 2.0 * c.crop_width / full};
+    }
+    std::ostringstream os;
+    os << r.first << "," << r.second;
+    c.scale_range = os.str();
+  }
+  const auto [smin, smax] = scale_range_values(c);
+  PMSDSEN_CHECK(smin > 0 && smin <= smax, "train: --scale-range ", c.scale_range,
+                ": need 0 < MIN <= MAX");
+
+  if (c.jitter == "auto") c.jitter = c.dataset == "cityscapes" ? "on" : "off";
+  PMSDSEN_CHECK(c.jitter == "on" || c.jitter == "off", "train: --jitter '", c.jitter,
+                "': expected on, off or auto");
+
+  PMSDSEN_CHECK(c.batch > 0, "train: --batch ", c.batch, " must be positive");
+  PMSDSEN_CHECK(c.iters >= 0 && c.epochs >= 0 && (c.iters > 0 || c.epochs > 0),
+                "train: need --iters N or --epochs N (positive)");
+  PMSDSEN_CHECK(std::isfinite(c.lr) && c.lr > 0, "train: --lr ", c.lr, " must be positive");
+  PMSDSEN_CHECK(c.poly_power >= 0 && c.warmup_iters >= 0, "train: negative --poly-power or --warmup-iters");
+  PMSDSEN_CHECK(c.momentum >= 0 && c.momentum < 1 && c.weight_decay >= 0,
+                "train: --momentum must be in [0, 1) and --weight-decay non-negative");
+  PMSDSEN_CHECK(c.loss == "ce" || c.loss == "ohem", "train: --loss '", c.loss, "': expected ce or ohem");
+  PMSDSEN_CHECK(c.ohem_threshold > 0 && c.ohem_threshold <= 1, "train: --ohem-threshold in (0, 1]");
+  PMSDSEN_CHECK(c.aux_weight >= 0, "train: --aux-weight must be non-negative");
+  PMSDSEN_CHECK(c.activation == "gelu" || c.activation == "prelu", "train: --activation '", c.activation,
+                "': expected gelu or prelu");
+  if (c.class_weights != "none" && c.class_weights != "authors") parse_list(c.class_weights, "--class-weights");
+  PMSDSEN_CHECK(c.class_weights != "authors" || c.dataset != "synthetic",
+                "train: the authors have no class weights for the synthetic scenes");
+
+  if (c.device == "auto") c.device = cuda_available() ? "cuda" : "cpu";
+  PMSDSEN_CHECK(c.device == "cpu" || c.device == "cuda", "train: --device '", c.device,
+                "': expected auto, cpu or cuda");
+  if (c.workers == 0)
+    c.workers = std::max<int64_t>(1, std::min<int64_t>(4, std::thread::hardware_concurrency()));
+  PMSDSEN_CHECK(c.workers > 0, "train: --workers must be positive");
+  PMSDSEN_CHECK(c.seed >= 0, "train: --seed must be non-negative");
+  PMSDSEN_CHECK(!c.out.empty(), "train: --out must name a folder");
+  PMSDSEN_CHECK(c.val_every >= -1, "train: --val-every N: N >= -1");
+  if (c.val_scale == 0.0) c.val_scale = c.dataset == "cityscapes" ? 0.5 : 1.0;
+  PMSDSEN_CHECK(c.val_scale > 0, "train: --val-scale must be positive");
+  PMSDSEN_CHECK(c.val_limit >= 0 && c.log_every > 0 && c.save_every >= 0 && c.stop_after >= 0,
+                "train: --val-limit, --save-every and --stop-after must be >= 0, --log-every > 0");
+}
+
+std::pair<double, double> scale_range_values(const TrainConfig& c) {
+  const std::vector<double> v = parse_list(c.scale_range, "--scale-range");
+  PMSDSEN_CHECK(v.size() == 2, "train: --scale-range '", c.scale_range, "': expected MIN,MAX");
+  return {v[0], v[1]};
+}
+
+bool jitter_on(const TrainConfig& c) { return c.jitter == "on"; }
+
+std::vector<double> class_weight_values(const TrainConfig& c, int64_t classes) {
+  if (c.class_weights == "none") return {};
+  std::vector<double> w;
+  if (c.class_weights == "authors") {
+    PMSDSEN_CHECK(c.dataset == "cityscapes" || c.dataset == "camvid",
+                  "train: --class-weights authors exists for cityscapes and camvid only");
+    w = c.dataset == "cityscapes" ? cityscapes_weights() : camvid_weights();
+  } else {
+    w = parse_list(c.class_weights, "--class-weights");
+  }
+  PMSDSEN_CHECK(static_cast<int64_t>(w.size()) == classes, "train: --class-weights has ", w.size(),
+                " values for ", classes, " classes");
+  for (double x : w) PMSDSEN_CHECK(x >= 0 && std::isfinite(x), "train: --class-weights: ", x, " is not >= 0");
+  return w;
+}
+
+}  // namespace pmsdsen::train

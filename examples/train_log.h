@@ -1,0 +1,41 @@
+#pragma once
+// log.jsonl: one JSON object per line, appended and flushed as the run goes:
+//   {"kind": "train", "iter", "epoch", "loss", "lr", "images_per_s", "elapsed_s"}
+//     every --log-every iterations; "loss" is the mean total loss (sum of the three
+//     outputs' cross-entropies) over the iterations since the previous record;
+//   {"kind": "val", "iter", "epoch", "miou", "pixel_accuracy", "best_miou", "seconds"}
+//     after each validation.
+// "iter" counts completed iterations (the record after the first update has iter 1).
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace pmsdsen::train {
+
+class RunLog {
+ public:
+  // keep_up_to < 0 starts a new log. Otherwise (a resumed run) the records of
+  // iterations <= keep_up_to are kept, later ones (which the resumed run repeats) and a
+  // line torn by a kill are dropped, and the file is rewritten atomically first.
+  RunLog(std::string path, int64_t keep_up_to);
+  ~RunLog();
+  RunLog(const RunLog&) = delete;
+  RunLog& operator=(const RunLog&) = delete;
+
+  void append(const nlohmann::json& record);
+  const std::vector<nlohmann::json>& records() const { return records_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+  std::vector<nlohmann::json> records_;
+};
+
+// Reads a log.jsonl, skipping lines that do not parse (a torn last line).
+std::vector<nlohmann::json> read_log(const std::string& path);
+
+}  // namespace pmsdsen::train
