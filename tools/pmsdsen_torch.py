@@ -21,6 +21,7 @@ Run as a script it prints the parameter count, state-dict size and MACs:
 """
 
 import argparse
+import copy
 import math
 import sys
 
@@ -395,10 +396,21 @@ def layer_macs(module, inp, out):
     return out.numel() * (module.in_channels // module.groups) * k
 
 
-def count_macs(model, input_size=(1, 3, 512, 1024)):
-    """Runs one forward (eval mode, no grad, float32 zeros) with hooks on every Conv2d,
+def count_macs(model, input_size=(1, 3, 512, 1024), use_meta=True):
+    """Runs one forward (eval mode, no grad, zeros input) with hooks on every Conv2d,
     ConvTranspose2d and Conv1d. Returns {'layers': [...], 'total': int, 'by_type': {...}},
-    MACs per image (the batch's total divided by the batch size)."""
+    MACs per image (the batch's total divided by the batch size). With use_meta the
+    forward runs on a copy of the model on PyTorch's 'meta' device (shapes only, no
+    arithmetic); if that fails it runs for real."""
+    if use_meta:
+        try:
+            return _count_macs(copy.deepcopy(model).to("meta"), input_size)
+        except (NotImplementedError, RuntimeError):
+            pass
+    return _count_macs(model, input_size)
+
+
+def _count_macs(model, input_size):
     n = input_size[0]
     records = []
     names = {m: name for name, m in model.named_modules()}
