@@ -66,44 +66,41 @@ Image resize_bilinear(const Image& src, int64_t out_h, int64_t out_w, const Wind
   PMSDSEN_CHECK(src.height > 0 && src.width > 0, "resize_bilinear: empty source image");
   Image out(win.height, win.width);
   if (win.height == 0 || win.width == 0) return out;
+  if (out_h == src.height && out_w == src.width) {  // the filter is the identity
+    for (int64_t k = 0; k < win.height; ++k)
+      std::copy_n(src.at(win.y + k, win.x), win.width * 3, out.at(k, 0));
+    return out;
+  }
   const Taps tx = triangle_taps(src.width, out_w, win.x, win.width);
   const Taps ty = triangle_taps(src.height, out_h, win.y, win.height);
 
-  // Horizontal pass over the source rows the window needs, into floats.
-  const int64_t row0 = ty.start.front();
-  const int64_t row1 = ty.start.back() + ty.count.back();
-  const int64_t ww = win.width;
-  std::vector<float> tmp((row1 - row0) * ww * 3);
-  for (int64_t r = row0; r < row1; ++r) {
-    const uint8_t* s = src.at(r, 0);
-    float* d = tmp.data() + (r - row0) * ww * 3;
-    for (int64_t k = 0; k < ww; ++k) {
-      const float* w = tx.weights.data() + k * tx.max_taps;
-      const uint8_t* p = s + tx.start[k] * 3;
-      float a0 = 0.f, a1 = 0.f, a2 = 0.f;
-      for (int64_t j = 0; j < tx.count[k]; ++j, p += 3) {
-        a0 += w[j] * p[0];
-        a1 += w[j] * p[1];
-        a2 += w[j] * p[2];
-      }
-      d[k * 3] = a0;
-      d[k * 3 + 1] = a1;
-      d[k * 3 + 2] = a2;
-    }
-  }
-  // Vertical pass.
-  std::vector<float> acc(ww * 3);
+  // Row by row: the vertical taps summed over the source columns the window needs
+  // (contiguous, so the loop vectorises), then the horizontal taps from that row.
+  const int64_t col0 = tx.start.front();
+  const int64_t cols = tx.start.back() + tx.count.back() - col0;
+  std::vector<float> row(cols * 3);
   for (int64_t k = 0; k < win.height; ++k) {
-    std::fill(acc.begin(), acc.end(), 0.f);
-    const float* w = ty.weights.data() + k * ty.max_taps;
+    std::fill(row.begin(), row.end(), 0.f);
+    const float* wy = ty.weights.data() + k * ty.max_taps;
     for (int64_t j = 0; j < ty.count[k]; ++j) {
-      const float* row = tmp.data() + (ty.start[k] + j - row0) * ww * 3;
-      const float wj = w[j];
-      for (int64_t i = 0; i < ww * 3; ++i) acc[i] += wj * row[i];
+      const uint8_t* s = src.at(ty.start[k] + j, col0);
+      const float w = wy[j];
+      for (int64_t i = 0; i < cols * 3; ++i) row[i] += w * static_cast<float>(s[i]);
     }
     uint8_t* o = out.at(k, 0);
-    for (int64_t i = 0; i < ww * 3; ++i)
-      o[i] = static_cast<uint8_t>(std::clamp(acc[i] + 0.5f, 0.f, 255.f));
+    for (int64_t m = 0; m < win.width; ++m) {
+      const float* wx = tx.weights.data() + m * tx.max_taps;
+      const float* p = row.data() + (tx.start[m] - col0) * 3;
+      float a0 = 0.f, a1 = 0.f, a2 = 0.f;
+      for (int64_t j = 0; j < tx.count[m]; ++j, p += 3) {
+        a0 += wx[j] * p[0];
+        a1 += wx[j] * p[1];
+        a2 += wx[j] * p[2];
+      }
+      o[m * 3] = static_cast<uint8_t>(std::clamp(a0 + 0.5f, 0.f, 255.f));
+      o[m * 3 + 1] = static_cast<uint8_t>(std::clamp(a1 + 0.5f, 0.f, 255.f));
+      o[m * 3 + 2] = static_cast<uint8_t>(std::clamp(a2 + 0.5f, 0.f, 255.f));
+    }
   }
   return out;
 }
