@@ -95,14 +95,21 @@ Checkpoint load_checkpoint(const std::string& path) {
   return c;
 }
 
-std::map<std::string, Tensor> load_weights_file(const std::string& path) {
+Safetensors load_weights_file(const std::string& path) {
   Safetensors file = load_safetensors(path);
   auto format = file.metadata.find("format");
-  if (format == file.metadata.end() || format->second != kCheckpointFormat) return std::move(file.tensors);
-  std::map<std::string, Tensor> model;
+  if (format == file.metadata.end() || format->second != kCheckpointFormat) return file;
+  Safetensors weights;
   for (auto& [name, t] : file.tensors)
-    if (starts_with(name, kModelPrefix)) model.emplace(name.substr(kModelPrefix.size()), std::move(t));
-  return model;
+    if (starts_with(name, kModelPrefix)) weights.tensors.emplace(name.substr(kModelPrefix.size()), std::move(t));
+  try {
+    const nlohmann::json config = nlohmann::json::parse(file.metadata.at("config"));
+    if (config.contains("activation") && config["activation"].is_string())
+      weights.metadata["act"] = config["activation"].get<std::string>();
+  } catch (const std::exception&) {
+    // no usable config: the activation is inferred from the tensors
+  }
+  return weights;
 }
 
 bool all_finite(const Module& model) {

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/safetensors.h"
 #include "core/tensor.h"
 #include "layers/module.h"
 
@@ -45,9 +46,11 @@ void save_checkpoint(const std::string& path, const Module& model,
 // Reads and validates a checkpoint: a truncated or foreign file is an Error naming it.
 Checkpoint load_checkpoint(const std::string& path);
 
-// Weights to start from or evaluate: a checkpoint (its "model." tensors) or a plain
-// weights file (a state dict by name, as converted from PyTorch).
-std::map<std::string, Tensor> load_weights_file(const std::string& path);
+// Weights to start from or evaluate: a training checkpoint's "model." tensors by their
+// plain names (metadata "act" and "classes" from its config and head), or a plain
+// weights file (a state dict by name, as saved by save_weights or converted from
+// PyTorch) as it is.
+Safetensors load_weights_file(const std::string& path);
 
 // True when every parameter and float buffer is finite (checked before saving, so a
 // diverged model never overwrites a good checkpoint).

@@ -116,6 +116,8 @@ const std::vector<Field>& fields() {
     f.push_back(field("val-scale", "S", "evaluation resize factor (0: auto, 0.5 for cityscapes as the "
                       "authors, 1 otherwise)", Kind::Number, &C::val_scale));
     f.push_back(field("val-limit", "N", "validate on the first N images only (0: all)", Kind::Int, &C::val_limit));
+    f.push_back(field("val-at-start", "", "also validate the initial weights, before the first iteration",
+                      Kind::Switch, &C::val_at_start));
     f.push_back(field("log-every", "N", "a log record (and a plain progress line) every N iterations",
                       Kind::Int, &C::log_every));
     f.push_back(field("save-every", "N", "also write last.safetensors every N iterations (0: only at "

@@ -51,6 +51,7 @@ struct TrainConfig {
   int64_t val_every = 0;        // iterations; 0: once per epoch; -1: only at the end
   double val_scale = 0.0;       // 0: auto (0.5 for cityscapes, 1 otherwise)
   int64_t val_limit = 0;        // only the first N validation images (0: all)
+  bool val_at_start = false;    // also validate the initial weights (iteration 0)
   int64_t log_every = 10;
   int64_t save_every = 0;       // write last every N iterations besides validations (0: never)
   int64_t stop_after = 0;       // stop (as Ctrl-C does) after this iteration; 0: never

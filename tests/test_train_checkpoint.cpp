@@ -81,9 +81,9 @@ TEST(Checkpoint, RoundTripIsExact) {
   EXPECT_EQ(other->named_buffers()[2].second.item<int64_t>(), 42);
 
   // --init / --weights read a checkpoint's model tensors by their plain names.
-  const auto weights = load_weights_file(path);
-  EXPECT_EQ(weights.size(), model->state_dict().size());
-  EXPECT_TRUE(weights.count("0.weight"));
+  const Safetensors weights = load_weights_file(path);
+  EXPECT_EQ(weights.tensors.size(), model->state_dict().size());
+  EXPECT_TRUE(weights.tensors.count("0.weight"));
   fs::remove_all(dir);
 }
 
@@ -119,7 +119,7 @@ TEST(Checkpoint, ForeignFileIsRefused) {
     EXPECT_NE(std::string(e.what()).find("not a pmsdsen training checkpoint"), std::string::npos) << e.what();
   }
   // As weights it is fine: tensors by name.
-  EXPECT_EQ(load_weights_file(dir + "/w.safetensors").count("x"), 1u);
+  EXPECT_EQ(load_weights_file(dir + "/w.safetensors").tensors.count("x"), 1u);
   fs::remove_all(dir);
 }
 

@@ -1,0 +1,28 @@
+#pragma once
+// What `pmsdsen train` and `pmsdsen eval` build from their settings: the datasets (by
+// name, through data/datasets.h) and the network's prediction function for the
+// evaluator (padding inputs to multiples of 8 and cropping the logits back).
+#include <memory>
+#include <string>
+
+#include "data/dataset.h"
+#include "data/evaluate.h"
+#include "examples/train_config.h"
+#include "models/pmsdsen.h"
+
+namespace pmsdsen::train {
+
+std::unique_ptr<data::Dataset> open_dataset(const TrainConfig& config, const std::string& split);
+
+// Logits of the prediction head for one normalised image [1, 3, h, w] of any size, the
+// model in evaluation mode (the caller switches it). Sizes that are not multiples of 8
+// are padded with zeros (the mean colour after normalisation) at the bottom and right;
+// the logits are cropped back.
+data::PredictFn make_predictor(PMSDSEN& model);
+
+// [N, C, H, W] -> [N, C, H + pad_bottom, W + pad_right], zeros; any device.
+Tensor pad_bottom_right(const Tensor& x, int64_t pad_bottom, int64_t pad_right);
+// The top-left [N, C, h, w] of x; any device.
+Tensor crop_top_left(const Tensor& x, int64_t h, int64_t w);
+
+}  // namespace pmsdsen::train
