@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <tuple>
 
 #include "core/device.h"
 #include "core/error.h"
@@ -36,17 +37,15 @@ std::string pct(double v) {
 }
 
 // The demo's settings: small enough for a few minutes on a 2-core CPU.
-train::TrainConfig demo_config(const std::string& out, Device device, int64_t iters) {
+train::TrainConfig demo_config(const Args& args, const std::string& out, Device device, int64_t iters) {
   train::TrainConfig c;
   c.dataset = "synthetic";
-  c.synthetic_width = 512;
-  c.synthetic_height = 256;
-  c.synthetic_train = 200;
-  c.synthetic_val = 40;
-  c.crop_width = 256;
-  c.crop_height = 128;
-  c.batch = 8;
-  c.lr = 0.045;
+  std::tie(c.synthetic_width, c.synthetic_height) = args.get_size("scene");
+  c.synthetic_train = args.get_int("train-scenes");
+  c.synthetic_val = args.get_int("val-scenes");
+  std::tie(c.crop_width, c.crop_height) = args.get_size("crop");
+  c.batch = args.get_int("batch");
+  c.lr = args.get_double("lr");
   c.iters = iters;
   c.val_every = std::max<int64_t>(1, iters / 4);
   c.val_at_start = true;
@@ -62,6 +61,12 @@ int run_demo(const std::vector<std::string>& argv) {
             {{"out", "DIR", "where the run and the pictures go", "runs/demo"},
              {"device", "auto|cpu|cuda", "where to train (auto: the GPU when present)", "auto"},
              {"iters", "N", "training iterations (0: 300 on the CPU, 3000 on a GPU)", "0"},
+             {"scene", "WxH", "size of the synthetic scenes", "256x128"},
+             {"train-scenes", "N", "synthetic training scenes", "200"},
+             {"val-scenes", "N", "synthetic validation scenes", "40"},
+             {"crop", "WxH", "training crop", "128x64"},
+             {"batch", "N", "crops per iteration", "8"},
+             {"lr", "X", "base learning rate (poly schedule)", "0.045"},
              {"workers", "N", "loader threads (0: min(4, cores))", "0"}},
             argv);
   if (args.help_requested()) {
@@ -80,7 +85,7 @@ int run_demo(const std::vector<std::string>& argv) {
   if (iters == 0) iters = device.is_cuda() ? 3000 : 300;
   const std::string out = args.get("out");
   fs::create_directories(out);
-  train::TrainConfig config = demo_config(out, device, iters);
+  train::TrainConfig config = demo_config(args, out, device, iters);
   config.workers = args.get_int("workers");
 
   std::cout << "== PMSDSEN demo on " << (device.is_cuda() ? cuda_device_description() : "the CPU") << "\n"

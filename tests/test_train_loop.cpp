@@ -72,6 +72,46 @@ TrainHooks quiet() {
   return h;
 }
 
+TEST(TrainLoop, ShortRunLearns) {
+  // 40 iterations of 4 crops 64x32 from 32 synthetic scenes, validated on 8 scenes.
+  // Measured (x86-64, this build): loss 8.99 over iterations 1-5 -> 5.00 over 36-40;
+  // mIoU 0.21% untrained -> 4.9% at 20 -> 10.2% at 40 (pixel accuracy 0.9% -> 48.8%).
+  // About 9 s of CPU time.
+  const std::string dir = temp_dir("learn");
+  TrainConfig c = tiny(dir, 40);
+  c.synthetic_train = 32;
+  c.synthetic_val = 8;
+  c.crop_width = 64;
+  c.batch = 4;
+  c.lr = 0.045;
+  c.log_every = 5;
+  c.val_every = 20;
+  c.val_at_start = true;
+  const TrainResult r = run_training(c, std::nullopt, quiet());
+  ASSERT_EQ(r.status, TrainStatus::Finished) << r.message;
+  EXPECT_LT(r.start_miou, 0.02);
+  EXPECT_LT(r.final_loss, 0.7 * r.first_loss) << "first " << r.first_loss << ", final " << r.final_loss;
+  EXPECT_GT(r.last_miou, 0.06) << "measured 0.102";
+  EXPECT_GT(r.best_miou, r.start_miou + 0.05);
+  // The run folder holds what the issue lists.
+  for (const char* f : {"config.json", "last.safetensors", "best.safetensors", "log.jsonl", "curves.svg"})
+    EXPECT_TRUE(fs::exists(fs::path(dir) / f)) << f;
+  const auto log = read_log(dir + "/log.jsonl");
+  int64_t vals = 0;
+  for (const auto& rec : log) {
+    EXPECT_TRUE(rec.contains("iter"));
+    if (rec["kind"] == "val") {
+      ++vals;
+      EXPECT_TRUE(rec["miou"].is_number());
+    } else {
+      EXPECT_TRUE(rec["loss"].is_number() && rec["lr"].is_number());
+    }
+  }
+  EXPECT_EQ(vals, 3);  // at 0, 20 and 40
+  EXPECT_EQ(load_checkpoint(dir + "/best.safetensors").state.best_iteration, 40);
+  fs::remove_all(dir);
+}
+
 TEST(TrainLoop, ResumeIsBitIdenticalToAnUninterruptedRun) {
   const std::string dir = temp_dir("resume");
   const int64_t n = 3;

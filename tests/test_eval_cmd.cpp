@@ -1,0 +1,92 @@
+// pmsdsen eval: weights or a training checkpoint in, IoU table and JSON out; the
+// prediction function's padding to multiples of 8.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "examples/cli.h"
+#include "examples/train_setup.h"
+#include "models/pmsdsen.h"
+#include "models/weights.h"
+
+namespace pmsdsen::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp_dir(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("pmsdsen_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+TEST(EvalCommand, WritesJsonWithValuesInRange) {
+  const std::string dir = temp_dir("eval_cmd");
+  PMSDSEN model(PmsdsenConfig{19, Activation::GELU});
+  save_weights(model, dir + "/w.safetensors");
+  // 64x32 scenes at scale 0.6 give 38x19 inputs: padded to 40x24 and cropped back.
+  const int rc = cli::registry().at("eval").run({"--weights", dir + "/w.safetensors", "--dataset", "synthetic",
+                                                 "--synthetic-size", "64x32", "--synthetic-val", "3", "--split",
+                                                 "val", "--scale", "0.6", "--device", "cpu", "--json",
+                                                 dir + "/eval.json"});
+  EXPECT_EQ(rc, 0);
+  std::ifstream in(dir + "/eval.json");
+  const nlohmann::json j = nlohmann::json::parse(in);
+  ASSERT_TRUE(j["miou"].is_number());
+  EXPECT_GE(j["miou"].get<double>(), 0.0);
+  EXPECT_LE(j["miou"].get<double>(), 1.0);
+  EXPECT_GE(j["pixel_accuracy"].get<double>(), 0.0);
+  EXPECT_LE(j["pixel_accuracy"].get<double>(), 1.0);
+  ASSERT_TRUE(j["iou"].is_object());
+  EXPECT_EQ(j["iou"].size() + j["absent_classes"].size(), 19u);
+  for (const auto& [name, v] : j["iou"].items()) {
+    EXPECT_GE(v.get<double>(), 0.0) << name;
+    EXPECT_LE(v.get<double>(), 1.0) << name;
+  }
+  EXPECT_EQ(j["images"], 3);
+  EXPECT_EQ(j["scale"], 0.6);
+  fs::remove_all(dir);
+}
+
+TEST(EvalCommand, ClearErrors) {
+  EXPECT_THROW(cli::registry().at("eval").run({"--dataset", "synthetic"}), Error);  // no --weights
+  EXPECT_THROW(cli::registry().at("eval").run({"--weights", "/nonexistent.safetensors", "--dataset", "cityscapes"}),
+               Error);  // no --root
+  try {
+    cli::registry().at("eval").run({"--weights", "/nonexistent/w.safetensors", "--dataset", "synthetic",
+                                     "--synthetic-size", "64x32", "--synthetic-val", "1"});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/w.safetensors"), std::string::npos) << e.what();
+  }
+}
+
+TEST(EvalPredictor, PadsToMultiplesOf8AndCropsBack) {
+  Generator gen(1);
+  Tensor x = Tensor::empty({1, 2, 3, 5});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(i + 1);
+  const Tensor padded = pad_bottom_right(x, 5, 3);
+  ASSERT_EQ(padded.shape(), (Shape{1, 2, 8, 8}));
+  const float* p = padded.data<float>();
+  EXPECT_EQ(p[0], 1.0f);                 // (c0, 0, 0)
+  EXPECT_EQ(p[1 * 8 + 4], 10.0f);        // (c0, 1, 4) = x[1 * 5 + 4] + 1
+  EXPECT_EQ(p[0 * 8 + 5], 0.0f);         // right padding
+  EXPECT_EQ(p[3 * 8 + 0], 0.0f);         // bottom padding
+  EXPECT_EQ(p[64 + 2 * 8 + 4], 30.0f);   // (c1, 2, 4) = x[15 + 14] + 1
+  const Tensor back = crop_top_left(padded, 3, 5);
+  EXPECT_EQ(back.to_vector<float>(), x.to_vector<float>());
+
+  // The predictor gives logits of the input's own size.
+  PMSDSEN model(PmsdsenConfig{19, Activation::GELU});
+  model.eval();
+  Tensor image = Tensor::zeros({1, 3, 20, 30});
+  const Tensor logits = make_predictor(model)(image);
+  EXPECT_EQ(logits.shape(), (Shape{1, 19, 20, 30}));
+}
+
+}  // namespace
+}  // namespace pmsdsen::train
