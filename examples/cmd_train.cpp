@@ -66,6 +66,11 @@ int run_train(const std::vector<std::string>& argv) {
       if (before[name] != after[name])
         std::cout << "resume: " << name << " " << before[name].dump() << " -> " << after[name].dump() << "\n";
   }
+  if (!resume && !args.flag("overwrite")) {
+    const fs::path last = fs::path(config.out) / "last.safetensors";
+    PMSDSEN_CHECK(!fs::exists(last), "train: '", config.out, "' already holds a run (", last.string(),
+                  "); continue it with --resume ", config.out, ", or start afresh with --overwrite or another --out");
+  }
   const train::TrainResult result = train::run_training(config, resume);
   return result.exit_code();
 }

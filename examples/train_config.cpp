@@ -244,6 +244,8 @@ std::vector<cli::FlagSpec> train_flag_specs() {
   specs.push_back({"config", "FILE", "JSON settings (keys are these flag names); flags given here override it", ""});
   specs.push_back({"resume", "DIR", "continue the run in DIR from its last.safetensors (its settings; flags "
                    "given here override them)", ""});
+  specs.push_back({"overwrite", "", "start a new run in an --out folder that holds one (its checkpoints are replaced)",
+                   ""});
   for (const Field& f : fields()) specs.push_back({f.name, f.value, f.help, default_text(f)});
   return specs;
 }

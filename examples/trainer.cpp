@@ -169,7 +169,6 @@ class Trainer {
   }
 
   TrainResult run() {
-    InterruptGuard guard;
     TrainResult r;
     r.total_iters = total_;
     say(str(resumed_ ? "resuming" : "training", " PMSDSEN (", model_->parameter_count(), " parameters, ",
@@ -399,6 +398,7 @@ int TrainResult::exit_code() const {
 }
 
 TrainResult run_training(TrainConfig config, const std::optional<Checkpoint>& resume, const TrainHooks& hooks) {
+  InterruptGuard guard;  // from the start: a Ctrl-C during set-up stops after the first iteration
   Trainer trainer(std::move(config), resume, hooks);
   return trainer.run();
 }
