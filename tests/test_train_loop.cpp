@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "examples/train_checkpoint.h"
 #include "examples/train_log.h"
 #include "examples/trainer.h"
@@ -163,6 +164,32 @@ TEST(TrainLoop, CtrlCSavesAndResumesBitIdentically) {
   const TrainResult r2 = run_training(config_from_json(mid.state.config, "checkpoint"), mid, quiet());
   ASSERT_EQ(r2.status, TrainStatus::Finished) << r2.message;
   expect_identical(load_checkpoint(dir + "/split/last.safetensors"), load_checkpoint(dir + "/whole/last.safetensors"));
+  fs::remove_all(dir);
+}
+
+TEST(TrainLoop, WeightsDoNotDependOnTheThreadCount) {
+  // CPU reductions run in a fixed order, so a resumed run on a machine with another
+  // core count still continues bit-identically.
+  // Crops of 128x64 so that the larger kernels' parallel paths are taken.
+  const std::string dir = temp_dir("threads");
+  auto config = [&](const std::string& out) {
+    TrainConfig c = tiny(out, 2);
+    c.synthetic_width = 128;
+    c.synthetic_height = 64;
+    c.crop_width = 128;
+    c.crop_height = 64;
+    c.val_limit = 1;
+    return c;
+  };
+  const int threads = num_threads();
+  set_num_threads(1);
+  const TrainResult one = run_training(config(dir + "/one"), std::nullopt, quiet());
+  set_num_threads(3);
+  const TrainResult three = run_training(config(dir + "/three"), std::nullopt, quiet());
+  set_num_threads(threads);
+  ASSERT_EQ(one.status, TrainStatus::Finished) << one.message;
+  ASSERT_EQ(three.status, TrainStatus::Finished) << three.message;
+  expect_identical(load_checkpoint(dir + "/one/last.safetensors"), load_checkpoint(dir + "/three/last.safetensors"));
   fs::remove_all(dir);
 }
 
