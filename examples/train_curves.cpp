@@ -90,10 +90,14 @@ std::string curves_svg(const std::vector<nlohmann::json>& records, int64_t total
   const double lstep = tick_step(lmax > 0 ? lmax : 1.0, 5);
   lmax = std::max(lstep, std::ceil((lmax > 0 ? lmax : 1.0) / lstep) * lstep);
   const double xstep = tick_step(xmax, 8);
+  // The mIoU axis ends at the next multiple of 10% above the best value.
+  double mmax = 10.0;
+  for (const Point& p : miou) mmax = std::max(mmax, std::min(100.0, 10.0 * std::ceil(p.y / 10.0 + 1e-9)));
+  const double mstep = mmax <= 20 ? 2.0 : mmax <= 50 ? 5.0 : 10.0;
 
   auto X = [&](double x) { return left + pw * x / xmax; };
   auto YL = [&](double y) { return top + ph * (1.0 - y / lmax); };
-  auto YM = [&](double m) { return top + ph * (1.0 - m / 100.0); };
+  auto YM = [&](double m) { return top + ph * (1.0 - m / mmax); };
 
   std::ostringstream s;
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H << "\" viewBox=\"0 0 " << W
@@ -113,8 +117,8 @@ std::string curves_svg(const std::vector<nlohmann::json>& records, int64_t total
     s << "<text x=\"" << left - 8 << "\" y=\"" << num(YL(y) + 4) << "\" text-anchor=\"end\" fill=\"#1f77b4\">"
       << label(y) << "</text>\n";
   }
-  for (int m = 0; m <= 100; m += 20)
-    s << "<text x=\"" << left + pw + 8 << "\" y=\"" << num(YM(m) + 4) << "\" fill=\"#d62728\">" << m
+  for (double m = 0; m <= mmax + 1e-9; m += mstep)
+    s << "<text x=\"" << left + pw + 8 << "\" y=\"" << num(YM(m) + 4) << "\" fill=\"#d62728\">" << label(m)
       << "%</text>\n";
   s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << pw << "\" height=\"" << ph
     << "\" fill=\"none\" stroke=\"#444\"/>\n";
