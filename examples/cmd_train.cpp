@@ -54,6 +54,7 @@ int run_train(const std::vector<std::string>& argv) {
     PMSDSEN_CHECK(fs::exists(path), "train: --resume: no checkpoint '", path, "'");
     resume = train::load_checkpoint(path);
     config = train::config_from_json(resume->state.config, path);
+    config.stop_after = 0;  // a time box belongs to the invocation that set it
     if (!args.has("out")) config.out = fs::is_directory(dir) ? dir : fs::path(dir).parent_path().string();
   } else if (args.has("config")) {
     train::update_from_json(config, read_json_file(args.get("config")), args.get("config"));

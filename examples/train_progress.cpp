@@ -53,6 +53,13 @@ void Progress::update(const ProgressInfo& p) {
   std::fflush(out_);
 }
 
+void Progress::status(const std::string& text) {
+  if (!interactive_) return;
+  std::fprintf(out_, "\r\033[K%s", text.c_str());
+  line_open_ = true;
+  std::fflush(out_);
+}
+
 void Progress::message(const std::string& line) {
   if (line_open_) std::fprintf(out_, "\r\033[K");
   std::fprintf(out_, "%s\n", line.c_str());

@@ -27,6 +27,8 @@ class Progress {
   static bool stdout_is_terminal();
 
   void update(const ProgressInfo& p);
+  // A transient status ("validating 12/40") on the progress line; nothing off a terminal.
+  void status(const std::string& text);
   // Prints a full line (clearing the progress line first on a terminal).
   void message(const std::string& line);
   void finish();  // ends the progress line on a terminal

@@ -297,12 +297,8 @@ class Trainer {
     o.limit = c_.val_limit;
     o.progress = [this](int64_t done, int64_t total) {
       if (InterruptGuard::requested()) throw ValidationInterrupted{};
-      if (!hooks_.quiet && progress_interactive_) {
-        std::printf("\r\033[Kvalidating %lld/%lld", static_cast<long long>(done), static_cast<long long>(total));
-        std::fflush(stdout);
-      }
+      if (!hooks_.quiet) progress_->status(str("validating ", done, "/", total));
     };
-    progress_interactive_ = Progress::stdout_is_terminal();
     const double t0 = now_s();
     data::EvalResult result;
     try {
@@ -380,7 +376,7 @@ class Trainer {
   RunState state_;
   std::unique_ptr<RunLog> log_;
   std::unique_ptr<Progress> progress_;
-  bool resumed_ = false, new_best_ = false, progress_interactive_ = false;
+  bool resumed_ = false, new_best_ = false;
   double last_val_seconds_ = 0.0;
   int64_t last_skipped_ = 0;
 };
