@@ -101,14 +101,17 @@ class Runner:
 
 
 def time_cpu(fn, warmup, reps):
+    """Wall-clock times (ms) and, alongside, the process CPU time (ms) of each run: on a
+    shared machine wall >> cpu / threads tells that other work competed for the cores."""
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1e3)
-    return times
+        cpu.append((time.process_time() - c0) * 1e3)
+    return times, cpu
 
 
 def time_cuda(fn, warmup, reps):
@@ -163,9 +166,12 @@ def run_cpu_record(name, batch, h, w, args):
     r = Runner(name, batch, h, w, args, "cpu")
     warmup = args.warmup if args.warmup is not None else 1
     reps = args.reps if args.reps is not None else (5 if name == "inference" else 3)
-    times = time_cpu(r.step, warmup, reps)
+    times, cpu = time_cpu(r.step, warmup, reps)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
-    return record(name, batch, h, w, "eager", times, peak, "ru_maxrss (process peak RSS)")
+    rec = record(name, batch, h, w, "eager", times, peak, "ru_maxrss (process peak RSS)")
+    rec["cpu_ms"] = round(statistics.median(cpu), 3)
+    rec["load_avg_1min"] = round(os.getloadavg()[0], 2)
+    return rec
 
 
 def run_cuda_records(name, batch, h, w, args, notes):
@@ -290,11 +296,14 @@ def main(argv=None):
         result["notes"] = notes
 
     print(f"device: {result['device']}  torch {torch.__version__}  act {args.act}")
-    print(f"{'record':11s} {'shape':>13s} {'mode':10s} {'median ms':>10s} {'fps':>9s} {'peak MiB':>9s}")
+    print(f"{'record':11s} {'shape':>13s} {'mode':10s} {'median ms':>10s} {'min ms':>9s} {'fps':>9s} "
+          f"{'peak MiB':>9s}")
     for r in records:
         shape = f"{r['batch']}x3x{r['height']}x{r['width']}"
-        print(f"{r['name']:11s} {shape:>13s} {r['mode']:10s} {r['ms']:10.1f} {r['fps']:9.2f} "
-              f"{r['peak_bytes'] / 2**20:9.0f}")
+        extra = (f"  (process CPU {r['cpu_ms']:.0f} ms per run, load average {r['load_avg_1min']})"
+                 if "cpu_ms" in r else "")
+        print(f"{r['name']:11s} {shape:>13s} {r['mode']:10s} {r['ms']:10.1f} {r['ms_min']:9.1f} {r['fps']:9.2f} "
+              f"{r['peak_bytes'] / 2**20:9.0f}{extra}")
     for n in notes:
         print(f"note: {n}")
     if args.json:
