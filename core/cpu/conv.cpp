@@ -177,6 +177,32 @@ T* out_group(const ConvShape& s, T* y, int64_t n, int64_t g) {
   return y + (n * s.out_channels + g * s.cout_g()) * s.out_plane();
 }
 
+constexpr int64_t kColumnChunk = int64_t{1} << 18;  // elements of a column block (1 MB in float)
+
+// Adds the columns of output rows [oy0, oy1) (col: [col_rows, (oy1 - oy0) * out_w], row
+// stride ld) into the image x of one sample and group. Channels in parallel; within a
+// pixel the taps add up in a fixed order.
+template <class T>
+void col2im_add_rows(const ConvShape& s, const T* col, int64_t ld, int64_t oy0, int64_t oy1, T* x) {
+  parallel_for(0, s.cin_g(), [&](int64_t c) {
+    T* xc = x + c * s.in_plane();
+    for (int64_t ky = 0; ky < s.kernel_h; ++ky) {
+      for (int64_t kx = 0; kx < s.kernel_w; ++kx) {
+        const T* cr = col + ((c * s.kernel_h + ky) * s.kernel_w + kx) * ld;
+        const int64_t x0 = conv_in_coord(0, kx, s.stride, s.padding, s.dilation);
+        const Range in = run_inside(x0, s.stride, s.out_w, s.in_w);
+        for (int64_t oy = oy0; oy < oy1; ++oy) {
+          const int64_t iy = conv_in_coord(oy, ky, s.stride, s.padding, s.dilation);
+          if (iy < 0 || iy >= s.in_h) continue;
+          T* row = xc + iy * s.in_w;
+          const T* src = cr + (oy - oy0) * s.out_w;
+          for (int64_t ox = in.first; ox < in.last; ++ox) row[x0 + ox * s.stride] += src[ox];
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
 
 template <class T>
@@ -217,14 +243,22 @@ void conv2d_backward_input(const ConvShape& s, const T* gy, const T* w, T* gx) {
                 w[((g * cout_g + co) * cin_g + ci) * taps + tap];
     return conv2d_forward<T>(t, gy, flipped.data(), nullptr, gx);
   }
-  // General case: col = w_g^T gy_g, then scatter the columns back into the image.
-  const int64_t rows = s.col_rows(), plane = s.out_plane(), cout_g = s.cout_g();
-  std::vector<T> col(static_cast<size_t>(rows * plane));
+  // General case (strides > 1: the transposed convolution's forward): col = w_g^T gy_g,
+  // then scatter the columns back into the image, a few output rows at a time so that
+  // the column block stays in cache.
+  const int64_t rows = s.col_rows(), cout_g = s.cout_g();
+  const int64_t chunk_rows = std::clamp<int64_t>(kColumnChunk / std::max<int64_t>(1, rows * s.out_w), 1, s.out_h);
+  std::vector<T> col(static_cast<size_t>(rows * chunk_rows * s.out_w));
   for (int64_t n = 0; n < s.batch; ++n) {
     for (int64_t g = 0; g < s.groups; ++g) {
-      gemm<T>(true, false, rows, plane, cout_g, T(1), w + g * cout_g * rows, rows,
-              out_group(s, gy, n, g), plane, T(0), col.data(), plane);
-      col2im(s, col.data(), gx + (n * s.in_channels + g * s.cin_g()) * s.in_plane());
+      T* gxg = gx + (n * s.in_channels + g * s.cin_g()) * s.in_plane();
+      std::fill(gxg, gxg + s.cin_g() * s.in_plane(), T(0));
+      for (int64_t oy0 = 0; oy0 < s.out_h; oy0 += chunk_rows) {
+        const int64_t oy1 = std::min(s.out_h, oy0 + chunk_rows), cols = (oy1 - oy0) * s.out_w;
+        gemm<T>(true, false, rows, cols, cout_g, T(1), w + g * cout_g * rows, rows,
+                out_group(s, gy, n, g) + oy0 * s.out_w, s.out_plane(), T(0), col.data(), cols);
+        col2im_add_rows(s, col.data(), cols, oy0, oy1, gxg);
+      }
     }
   }
 }
@@ -284,25 +318,8 @@ void im2col(const ConvShape& s, const T* x, T* col) {
 
 template <class T>
 void col2im(const ConvShape& s, const T* col, T* x) {
-  const int64_t plane = s.out_plane();
-  parallel_for(0, s.cin_g(), [&](int64_t c) {
-    T* xc = x + c * s.in_plane();
-    std::fill(xc, xc + s.in_plane(), T(0));
-    for (int64_t ky = 0; ky < s.kernel_h; ++ky) {
-      for (int64_t kx = 0; kx < s.kernel_w; ++kx) {
-        const T* cr = col + ((c * s.kernel_h + ky) * s.kernel_w + kx) * plane;
-        const int64_t x0 = conv_in_coord(0, kx, s.stride, s.padding, s.dilation);
-        const Range in = run_inside(x0, s.stride, s.out_w, s.in_w);
-        for (int64_t oy = 0; oy < s.out_h; ++oy) {
-          const int64_t iy = conv_in_coord(oy, ky, s.stride, s.padding, s.dilation);
-          if (iy < 0 || iy >= s.in_h) continue;
-          T* row = xc + iy * s.in_w;
-          const T* src = cr + oy * s.out_w;
-          for (int64_t ox = in.first; ox < in.last; ++ox) row[x0 + ox * s.stride] += src[ox];
-        }
-      }
-    }
-  });
+  std::fill(x, x + s.cin_g() * s.in_plane(), T(0));
+  col2im_add_rows(s, col, s.out_plane(), 0, s.out_h, x);
 }
 
 template <class T>
