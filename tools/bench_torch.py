@@ -60,6 +60,23 @@ def cpu_name():
     return platform.processor() or platform.machine()
 
 
+def blas_libraries():
+    """The BLAS/LAPACK shared libraries this process has loaded (Debian's PyTorch uses
+    whatever libblas.so.3 the alternatives system points at: the netlib reference BLAS
+    unless OpenBLAS or BLIS is installed, which makes CPU convolutions far slower)."""
+    found = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1] if len(line.split()) >= 6 else ""
+                base = os.path.basename(path).lower()
+                if any(k in base for k in ("blas", "lapack", "mkl_", "libmkl", "blis")):
+                    found.add(os.path.realpath(path))
+    except OSError:
+        pass
+    return sorted(found)
+
+
 def make_batch(batch, h, w, classes, device, seed=0):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(batch, 3, h, w, generator=g)
@@ -261,7 +278,8 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     notes = []
-    result = {"torch": torch.__version__, "act": args.act, "classes": args.classes, "threads": args.threads}
+    result = {"torch": torch.__version__, "act": args.act, "classes": args.classes, "threads": args.threads,
+              "blas": blas_libraries()}
     if args.device == "cuda":
         torch.backends.cudnn.benchmark = True
         if args.no_tf32:
@@ -283,8 +301,11 @@ def main(argv=None):
         else:
             spec = json.dumps({"name": name, "batch": batch, "height": h, "width": w,
                                "args": {k: getattr(args, k) for k in ("threads", "warmup", "reps", "classes", "act")}})
+            env = dict(os.environ)
+            for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+                env.setdefault(var, str(args.threads))  # BLAS thread pools that torch may not control
             proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--_child", spec],
-                                  capture_output=True, text=True)
+                                  capture_output=True, text=True, env=env)
             lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH_RECORD ")]
             if proc.returncode != 0 or not lines:
                 print(f"error: {name} {batch}x3x{h}x{w} failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}",
@@ -296,6 +317,8 @@ def main(argv=None):
         result["notes"] = notes
 
     print(f"device: {result['device']}  torch {torch.__version__}  act {args.act}")
+    if args.device == "cpu":
+        print(f"BLAS: {', '.join(result['blas']) or 'none found'}")
     print(f"{'record':11s} {'shape':>13s} {'mode':10s} {'median ms':>10s} {'min ms':>9s} {'fps':>9s} "
           f"{'peak MiB':>9s}")
     for r in records:
