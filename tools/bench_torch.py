@@ -14,6 +14,13 @@ PyTorch baseline). With CUDA, each record is also timed replaying a CUDA graph
 (torch.cuda.graphs) captured once; if capture fails the record is left out and a note
 says why.
 
+CPU figures depend on the BLAS behind Debian's PyTorch: it calls whatever libblas.so.3
+the alternatives system selects, the netlib reference BLAS when only libblas3 is
+installed, and dense convolutions then run several times slower than with OpenBLAS
+(libopenblas0-pthread). The `blas` field records the libraries in use. To try OpenBLAS
+without installing it: apt-get download libopenblas0-pthread; dpkg -x the .deb into DIR;
+run with LD_LIBRARY_PATH=DIR/usr/lib/x86_64-linux-gnu/openblas-pthread.
+
 Output: {"device": ..., "records": [{"name", "batch", "height", "width", "ms", "fps",
 "peak_bytes", "mode": "eager"|"cuda_graph", ...}], ...} printed as a table and, with
 --json, written (atomically) to a file.
