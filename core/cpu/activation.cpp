@@ -5,6 +5,7 @@
 
 #include "core/activation_math.h"
 #include "core/cpu/channel_chunks.h"
+#include "core/cpu/grain.h"
 #include "core/parallel.h"
 
 namespace pmsdsen::cpu {
@@ -61,7 +62,7 @@ void prelu_forward(const T* x, const T* slope, int64_t slope_count, T* y, int64_
     const T* xp = x + plane * S;
     T* yp = y + plane * S;
     for (int64_t i = 0; i < S; ++i) yp[i] = hd::leaky(xp[i], a);
-  });
+  }, grain_for(S));
 }
 
 template <class T>
@@ -74,7 +75,7 @@ void prelu_backward(const T* gy, const T* x, const T* slope, int64_t slope_count
       const T* xp = x + plane * S;
       T* out = gx + plane * S;
       for (int64_t i = 0; i < S; ++i) out[i] = g[i] * hd::leaky_grad(xp[i], a);
-    });
+    }, grain_for(S));
   }
   if (gslope) {
     const ChannelChunks chunks(N, C, S);
@@ -116,7 +117,7 @@ void softmax_groups_forward(const T* x, T* y, int64_t N, int64_t G, int64_t C, i
       const T inv = T(1) / sum;
       for (int64_t g = 0; g < G; ++g) yp[g * group_stride + s] *= inv;
     }
-  });
+  }, grain_for(S * G * 4));
 }
 
 template <class T>
@@ -134,7 +135,7 @@ void softmax_groups_backward(const T* gy, const T* y, T* gx, int64_t N, int64_t 
         gx[i] = y[i] * (gy[i] - dot);
       }
     }
-  });
+  }, grain_for(S * G * 2));
 }
 
 #define PMSDSEN_INSTANTIATE(T)                                                                 \

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/cpu/grain.h"
 #include "core/parallel.h"
 
 namespace pmsdsen::cpu {
@@ -26,7 +27,7 @@ struct ChannelChunks {
       const int64_t n = j / pieces, k = j % pieces;
       const int64_t lo = k * kPiece, len = std::min(kPiece, S - lo);
       f(item, c, (n * C + c) * S + lo, len);
-    });
+    }, grain_for(std::min(S, kPiece)));
   }
 
   int64_t N, C, S, pieces;

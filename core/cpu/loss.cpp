@@ -4,6 +4,7 @@
 #include <atomic>
 #include <vector>
 
+#include "core/cpu/grain.h"
 #include "core/parallel.h"
 #include "core/scalar_math.h"
 
@@ -19,12 +20,12 @@ inline bool counted(int64_t t, int64_t K, int64_t ignore_index) {
 
 // f(n, s0, s1) over blocks of pixels of each sample.
 template <class F>
-void pixel_blocks(int64_t N, int64_t S, F&& f) {
+void pixel_blocks(int64_t N, int64_t K, int64_t S, F&& f) {
   const int64_t blocks = (S + kBlock - 1) / kBlock;
   parallel_for(0, N * blocks, [&](int64_t task) {
     const int64_t n = task / blocks, b = task % blocks;
     f(n, b * kBlock, std::min(S, (b + 1) * kBlock));
-  });
+  }, grain_for(kBlock * K));
 }
 }  // namespace
 
@@ -32,7 +33,7 @@ template <class T>
 int64_t cross_entropy_pixels(const T* x, const int64_t* target, int64_t N, int64_t K, int64_t S,
                              int64_t ignore_index, T* lse, T* nll, T* prob) {
   std::atomic<int64_t> bad{0};
-  pixel_blocks(N, S, [&](int64_t n, int64_t s0, int64_t s1) {
+  pixel_blocks(N, K, S, [&](int64_t n, int64_t s0, int64_t s1) {
     const int64_t len = s1 - s0;
     T m[kBlock], sum[kBlock];
     const T* xn = x + n * K * S + s0;
@@ -92,7 +93,7 @@ void cross_entropy_select(const int64_t* target, const T* nll, const T* prob, co
     }
     pn[c] = a;
     pd[c] = b;
-  });
+  }, grain_for(kChunk));
   double a = 0.0, b = 0.0;
   for (int64_t c = 0; c < chunks; ++c) {
     a += pn[c];
@@ -105,7 +106,7 @@ void cross_entropy_select(const int64_t* target, const T* nll, const T* prob, co
 template <class T>
 void cross_entropy_backward(const T* x, const int64_t* target, const T* lse, const T* coef,
                             T scale, T* gx, int64_t N, int64_t K, int64_t S) {
-  pixel_blocks(N, S, [&](int64_t n, int64_t s0, int64_t s1) {
+  pixel_blocks(N, K, S, [&](int64_t n, int64_t s0, int64_t s1) {
     const int64_t len = s1 - s0;
     const int64_t p0 = n * S + s0;
     for (int64_t k = 0; k < K; ++k) {
@@ -122,7 +123,7 @@ void cross_entropy_backward(const T* x, const int64_t* target, const T* lse, con
 
 template <class T>
 void argmax_channels(const T* x, int64_t* out, int64_t N, int64_t K, int64_t S) {
-  pixel_blocks(N, S, [&](int64_t n, int64_t s0, int64_t s1) {
+  pixel_blocks(N, K, S, [&](int64_t n, int64_t s0, int64_t s1) {
     const T* xn = x + n * K * S;
     for (int64_t s = s0; s < s1; ++s) {
       T best = xn[s];

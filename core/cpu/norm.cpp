@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "core/cpu/channel_chunks.h"
+#include "core/cpu/grain.h"
+#include "core/parallel.h"
 
 namespace pmsdsen::cpu {
 
@@ -81,7 +83,7 @@ void batch_norm_apply(const T* x, const T* scale, const T* shift, T* y, int64_t 
     const T* xp = x + plane * S;
     T* yp = y + plane * S;
     for (int64_t i = 0; i < S; ++i) yp[i] = xp[i] * a + b;
-  });
+  }, grain_for(S));
 }
 
 template <class T>
@@ -135,7 +137,7 @@ void batch_norm_backward(const T* gy, const T* x, const T* mean, const T* invstd
     const T* xp = x + plane * S;
     T* out = gx + plane * S;
     for (int64_t i = 0; i < S; ++i) out[i] = a * g[i] + b * (xp[i] - mu) + k;
-  });
+  }, grain_for(S));
 }
 
 #define PMSDSEN_INSTANTIATE(T)                                                                  \
