@@ -6,6 +6,7 @@
 
 #include "autograd/engine.h"
 #include "autograd/ops_nn.h"
+#include "core/cpu/vec_math.h"
 #include "tests/test_util.h"
 
 using namespace pmsdsen;
@@ -153,4 +154,23 @@ TEST(ActivationsCuda, MatchCpuAtRealisticSizes) {
       }
     }
   }
+}
+
+TEST(CpuVecMath, FloatExpAndErfAreAccurate) {
+  double worst_exp = 0, worst_erf = 0;
+  for (float x = -87.3f; x < 88.37f; x += 0.00731f) {
+    const double want = std::exp(static_cast<double>(x));
+    worst_exp = std::max(worst_exp, std::abs(cpu::vexp(x) - want) / want);
+  }
+  for (float x = -7.f; x < 7.f; x += 0.000973f)
+    worst_erf = std::max(worst_erf, std::abs(cpu::verf(x) - std::erf(static_cast<double>(x))));
+  EXPECT_LT(worst_exp, 2.5e-7);
+  EXPECT_LT(worst_erf, 1e-6);
+  EXPECT_EQ(cpu::vexp(0.f), 1.f);
+  EXPECT_EQ(cpu::vexp(-1000.f), 0.f);
+  EXPECT_EQ(cpu::vexp(-INFINITY), 0.f);
+  EXPECT_EQ(cpu::vexp(1000.f), INFINITY);
+  EXPECT_EQ(cpu::verf(0.f), 0.f);
+  EXPECT_EQ(cpu::verf(10.f), 1.f);
+  EXPECT_EQ(cpu::verf(-10.f), -1.f);
 }

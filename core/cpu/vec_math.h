@@ -1,7 +1,7 @@
 #pragma once
 // Branch-free float exp and erf for the CPU kernels, written so that GCC vectorises the
-// loops calling them (libm's expf/erff are scalar calls). exp: Cephes' expf (range
-// reduction by ln 2, degree-6 polynomial), within 2 ulp of the true value; 0 below
+// loops calling them (libm's expf/erff are scalar calls). exp: Cephes' expf polynomial
+// after range reduction by ln 2, within 2 ulp of the true value, NaN to NaN; 0 below
 // -87.33 (the smallest normal float) and inf above 88.376. erf: Abramowitz & Stegun
 // 7.1.26, absolute error below 6e-7 in float, the approximation PyTorch's vectorised CPU
 // GELU uses. Double keeps libm: it is the reference precision of the gradient checks.
@@ -12,9 +12,11 @@
 namespace pmsdsen::cpu {
 
 inline float vexp(float x) {
-  const float y0 = x * 1.44269504088896341f + 0.5f;
-  const float tf = static_cast<float>(static_cast<int32_t>(y0));  // |y0| < 2^31 for |x| < 1.4e9
-  const float n = tf - (y0 < tf ? 1.0f : 0.0f);                    // floor(y0)
+  // Adding 1.5 * 2^23 rounds x / ln 2 to an integer held in the low mantissa bits: n as a
+  // float, and (unsigned, so never undefined) its bits for 2^n.
+  constexpr float kMagic = 12582912.0f;
+  const float shifted = x * 1.44269504088896341f + kMagic;
+  const float n = shifted - kMagic;
   float r = x - n * 0.693359375f;
   r = r + n * 2.12194440e-4f;
   const float z = r * r;
@@ -25,9 +27,8 @@ inline float vexp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const float e = p * z + r + 1.0f;
-  // 2^n from its bits; unsigned so that out-of-range n (discarded below) is not UB.
-  const float scale = __builtin_bit_cast(float, static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23);
-  const float v = e * scale;
+  const uint32_t ni = __builtin_bit_cast(uint32_t, shifted) - __builtin_bit_cast(uint32_t, kMagic);
+  const float v = e * __builtin_bit_cast(float, (ni + 127u) << 23);
   return x < -87.33f ? 0.0f : (x > 88.376f ? __builtin_inff() : v);
 }
 
