@@ -1,0 +1,85 @@
+#pragma once
+// Modules own named parameters (leaf tensors that require grad) and buffers (running
+// statistics, counters), nest under dotted names, and switch between training and
+// evaluation. Names follow PyTorch's state-dict keys, so weights converted from a
+// PyTorch checkpoint load by name.
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace pmsdsen {
+
+struct LoadReport {
+  std::vector<std::string> missing;     // expected by the module, absent from the file
+  std::vector<std::string> unexpected;  // in the file, unknown to the module
+  std::vector<std::string> mismatched;  // "name: file [a, b] vs module [c, d]"
+  bool ok() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
+  std::string summary() const;  // every problem, by name
+};
+
+class Module {
+ public:
+  virtual ~Module() = default;
+
+  // Single-input forward; modules with other signatures define their own.
+  virtual Tensor forward(const Tensor& x);
+  Tensor operator()(const Tensor& x) { return forward(x); }
+
+  // Recursive listings in registration order, with dotted names.
+  std::vector<std::pair<std::string, Tensor>> named_parameters() const;
+  std::vector<std::pair<std::string, Tensor>> named_buffers() const;
+  std::vector<Tensor> parameters() const;
+  int64_t parameter_count() const;
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
+
+  // Parameters and buffers by name (PyTorch's state_dict). Tensors share storage with
+  // the module's.
+  std::map<std::string, Tensor> state_dict() const;
+  // Copies values in by name (converting dtype and device). Every problem is collected;
+  // with strict, any problem throws an Error listing all of them and nothing is changed.
+  LoadReport load_state_dict(const std::map<std::string, Tensor>& state, bool strict = true);
+
+  virtual void train(bool on = true);
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+
+  // Moves or converts every float parameter and buffer (integer buffers, counters such
+  // as num_batches_tracked, stay on the host). Parameter handles change: build
+  // optimisers after moving the model.
+  void to(Device device);
+  void to(DType dtype);
+  Device device() const;
+
+  void zero_grad();
+
+  // A short type name for layer tables ("Conv2d", "BatchNorm2d").
+  virtual std::string type_name() const { return "Module"; }
+
+ protected:
+  Tensor& register_parameter(const std::string& name, Tensor value);
+  Tensor& register_buffer(const std::string& name, Tensor value);
+  template <class M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
+    add_child(name, module);
+    return module;
+  }
+
+ private:
+  void add_child(const std::string& name, std::shared_ptr<Module> module);
+  template <class F>
+  void visit_tensors(const std::string& prefix, bool params, bool buffers, F&& f);
+  template <class F>
+  void visit_tensors(const std::string& prefix, bool params, bool buffers, F&& f) const;
+
+  // std::map would reorder: keep registration order, as PyTorch does.
+  std::vector<std::pair<std::string, std::unique_ptr<Tensor>>> params_;
+  std::vector<std::pair<std::string, std::unique_ptr<Tensor>>> buffers_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+}  // namespace pmsdsen
