@@ -14,12 +14,12 @@ void collect(const Module& m, const std::string& name,
 }
 }  // namespace
 
-LayerTrace::LayerTrace() : previous_(active_trace) { active_trace = this; }
+LayerTrace::LayerTrace(bool keep_values) : keep_values_(keep_values), previous_(active_trace) { active_trace = this; }
 LayerTrace::~LayerTrace() { active_trace = previous_; }
 LayerTrace* LayerTrace::active() { return active_trace; }
 
-void LayerTrace::record(const Module* module, const Shape& input, const Shape& output) {
-  entries_.push_back({module, input, output});
+void LayerTrace::record(const Module* module, const Shape& input, const Tensor& output) {
+  entries_.push_back({module, input, output.shape(), keep_values_ ? output.detach() : Tensor()});
 }
 
 int64_t layer_macs(const Module& module, const Shape& input, const Shape& output) {

@@ -15,25 +15,29 @@ struct TraceEntry {
   const Module* module;
   Shape input;   // the first input's shape
   Shape output;
+  Tensor value;  // the output itself, detached, when the trace keeps values
 };
 
 class LayerTrace {
  public:
-  LayerTrace();   // becomes the active trace on this thread (restores the previous one when it dies)
+  // Becomes the active trace on this thread (restores the previous one when it dies).
+  // keep_values: also hold every recorded output (for comparisons layer by layer).
+  explicit LayerTrace(bool keep_values = false);
   ~LayerTrace();
   LayerTrace(const LayerTrace&) = delete;
   LayerTrace& operator=(const LayerTrace&) = delete;
 
   static LayerTrace* active();
-  void record(const Module* module, const Shape& input, const Shape& output);
+  void record(const Module* module, const Shape& input, const Tensor& output);
   const std::vector<TraceEntry>& entries() const { return entries_; }
 
  private:
   std::vector<TraceEntry> entries_;
+  bool keep_values_;
   LayerTrace* previous_;
 };
 
-inline void trace_record(const Module* module, const Shape& input, const Shape& output) {
+inline void trace_record(const Module* module, const Shape& input, const Tensor& output) {
   if (LayerTrace* t = LayerTrace::active()) t->record(module, input, output);
 }
 
@@ -44,7 +48,7 @@ class Traced : public Layer {
   using Layer::Layer;
   Tensor forward(const Tensor& x) override {
     Tensor y = Layer::forward(x);
-    trace_record(this, x.shape(), y.shape());
+    trace_record(this, x.shape(), y);
     return y;
   }
 };
@@ -52,7 +56,7 @@ class Traced : public Layer {
 // Runs module.forward(x) and reports the call.
 inline Tensor trace_call(Module& module, const Tensor& x) {
   Tensor y = module.forward(x);
-  trace_record(&module, x.shape(), y.shape());
+  trace_record(&module, x.shape(), y);
   return y;
 }
 

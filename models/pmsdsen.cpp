@@ -104,7 +104,7 @@ PmsdsenOutput PMSDSEN::run_impl(const Tensor& image, bool heads) {
                 "PMSDSEN: training-mode batch normalisation needs at least 2 images per batch (the pooled "
                 "1x1 branches have one value per channel per image), got ", image.str());
   auto traced2 = [](Module& m, const Tensor& in, Tensor out) {
-    trace_record(&m, in.shape(), out.shape());
+    trace_record(&m, in.shape(), out);
     return out;
   };
   Tensor l1 = stage(*layer1_, trace_call(*stem_, image));

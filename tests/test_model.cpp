@@ -2,11 +2,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "layers/batchnorm.h"
 #include "layers/conv.h"
 #include "models/pmsdsen.h"
+#include "models/summary.h"
 #include "tests/test_model_util.h"
 
 using namespace pmsdsen;
@@ -122,4 +125,39 @@ TEST(Model, RejectsSizesThatAreNotMultiplesOf8) {
   EXPECT_THROW(net.run(Tensor::zeros({1, 4, 48, 64})), Error);
   EXPECT_THROW(net.run(Tensor::zeros({3, 48, 64})), Error);
   EXPECT_THROW(PMSDSEN({0, Activation::GELU}), Error);
+}
+
+TEST(Model, SummaryMatchesThePyTorchMacCount) {
+  std::ifstream in(test::fixture_path("macs.json"));
+  const nlohmann::json macs = nlohmann::json::parse(in);
+  PMSDSEN net;
+  const ModelSummary s = summarize(net, 48, 64);
+  EXPECT_EQ(s.macs, macs["total_macs_at"]["48x64"].get<int64_t>());
+  EXPECT_EQ(s.parameters, macs["parameters"]["gelu"].get<int64_t>());
+  EXPECT_EQ(s.state_dict_tensors, macs["state_dict_tensors"]["gelu"].get<int64_t>());
+  EXPECT_EQ(s.macs_conv1d, macs["macs_by_type"]["Conv1d"].get<int64_t>());  // independent of the size
+  EXPECT_EQ(s.macs, s.macs_conv2d + s.macs_conv_transpose2d + s.macs_conv1d);
+  // The same convolutions in the same order (channels do not depend on the size).
+  const auto& layers = macs["layers"];
+  ASSERT_EQ(s.layers.size(), layers.size());
+  for (size_t i = 0; i < s.layers.size(); ++i) {
+    EXPECT_EQ(s.layers[i].name, layers[i]["name"].get<std::string>()) << i;
+    EXPECT_EQ(s.layers[i].type, layers[i]["type"].get<std::string>()) << i;
+    EXPECT_EQ(s.layers[i].input.at(0), layers[i]["in_shape"][0].get<int64_t>()) << s.layers[i].name;
+    EXPECT_EQ(s.layers[i].output.at(0), layers[i]["out_shape"][0].get<int64_t>()) << s.layers[i].name;
+  }
+  // Blocks: every parameter belongs to one, and their MACs add up.
+  int64_t params = 0, block_macs = 0;
+  for (const SummaryRow& b : s.blocks) {
+    params += b.parameters;
+    block_macs += b.macs;
+  }
+  EXPECT_EQ(params, s.parameters);
+  EXPECT_EQ(block_macs, s.macs);
+  ASSERT_EQ(s.blocks.size(), 23u);
+  EXPECT_EQ(s.blocks.front().name, "Stem_Conv");
+  EXPECT_EQ(s.blocks.front().output, (Shape{32, 24, 32}));
+  EXPECT_EQ(s.blocks[12].name, "MSSE_");
+  EXPECT_EQ(s.blocks[12].output, (Shape{128, 6, 8}));
+  EXPECT_EQ(s.blocks.back().name, "seg_head_x8");
 }
