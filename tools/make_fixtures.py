@@ -74,7 +74,7 @@ class OpFixture:
         fn(**inputs) -> y (or (y, dict of extra outputs)). A random upstream gradient gy
         of y's shape is drawn; the gradients g<name> of sum(y * gy) w.r.t. the inputs in
         `diff` are stored. Scalars are stored with shape [1]."""
-        assert name not in self.cases, name
+        assert name not in self.cases and "." not in name, name
         g = gen_for(name + "/gy")
         leaf = {k: (v.clone().requires_grad_(k in diff) if v.is_floating_point() else v.clone())
                 for k, v in inputs.items()}
@@ -105,6 +105,7 @@ class OpFixture:
 
     def add_data(self, name, params, tensors):
         """A case that is plain data (no gradient)."""
+        assert name not in self.cases and "." not in name, name
         for k, v in tensors.items():
             self.tensors[f"{name}.{k}"] = v.contiguous()
         params = dict(params)
@@ -187,8 +188,8 @@ def activation_cases(fx):
     fx.add("prelu", {"op": "prelu", "note": "one slope per channel (dim 1)"},
            {"x": randn(g, 2, 5, 7, 9), "w": uniform(g, -0.5, 0.5, 5)},
            lambda x, w: F.prelu(x, w), ["x", "w"])
-    g = gen_for("leaky_relu_0.2")
-    fx.add("leaky_relu_0.2", {"op": "leaky_relu", "negative_slope": 0.2}, {"x": randn(g, 2, 5, 7, 9)},
+    g = gen_for("leaky_relu")
+    fx.add("leaky_relu", {"op": "leaky_relu", "negative_slope": 0.2}, {"x": randn(g, 2, 5, 7, 9)},
            lambda x: F.leaky_relu(x, 0.2), ["x"])
     g = gen_for("sigmoid")
     fx.add("sigmoid", {"op": "sigmoid"}, {"x": randn(g, 2, 5, 7, 9, scale=3.0)},

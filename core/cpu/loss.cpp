@@ -4,6 +4,8 @@
 #include <atomic>
 #include <vector>
 
+#include "core/cpu/grain.h"
+#include "core/cpu/vec_math.h"
 #include "core/parallel.h"
 #include "core/scalar_math.h"
 
@@ -19,12 +21,12 @@ inline bool counted(int64_t t, int64_t K, int64_t ignore_index) {
 
 // f(n, s0, s1) over blocks of pixels of each sample.
 template <class F>
-void pixel_blocks(int64_t N, int64_t S, F&& f) {
+void pixel_blocks(int64_t N, int64_t K, int64_t S, F&& f) {
   const int64_t blocks = (S + kBlock - 1) / kBlock;
   parallel_for(0, N * blocks, [&](int64_t task) {
     const int64_t n = task / blocks, b = task % blocks;
     f(n, b * kBlock, std::min(S, (b + 1) * kBlock));
-  });
+  }, grain_for(kBlock * K));
 }
 }  // namespace
 
@@ -32,7 +34,7 @@ template <class T>
 int64_t cross_entropy_pixels(const T* x, const int64_t* target, int64_t N, int64_t K, int64_t S,
                              int64_t ignore_index, T* lse, T* nll, T* prob) {
   std::atomic<int64_t> bad{0};
-  pixel_blocks(N, S, [&](int64_t n, int64_t s0, int64_t s1) {
+  pixel_blocks(N, K, S, [&](int64_t n, int64_t s0, int64_t s1) {
     const int64_t len = s1 - s0;
     T m[kBlock], sum[kBlock];
     const T* xn = x + n * K * S + s0;
@@ -41,7 +43,7 @@ int64_t cross_entropy_pixels(const T* x, const int64_t* target, int64_t N, int64
       for (int64_t i = 0; i < len; ++i) m[i] = std::max(m[i], xn[k * S + i]);
     for (int64_t i = 0; i < len; ++i) sum[i] = 0;
     for (int64_t k = 0; k < K; ++k)
-      for (int64_t i = 0; i < len; ++i) sum[i] += hd::exp_(xn[k * S + i] - m[i]);
+      for (int64_t i = 0; i < len; ++i) sum[i] += cpu_exp(xn[k * S + i] - m[i]);
     int64_t local_bad = 0;
     for (int64_t i = 0; i < len; ++i) {
       const int64_t p = n * S + s0 + i;
@@ -52,7 +54,7 @@ int64_t cross_entropy_pixels(const T* x, const int64_t* target, int64_t N, int64
       if (!valid && t != ignore_index) ++local_bad;
       // As log_softmax: x_t - max - log(sum).
       nll[p] = valid ? -((xn[t * S + i] - m[i]) - log_sum) : T(0);
-      if (prob) prob[p] = valid ? hd::exp_(xn[t * S + i] - m[i]) / sum[i] : T(1);
+      if (prob) prob[p] = valid ? cpu_exp(xn[t * S + i] - m[i]) / sum[i] : T(1);
     }
     if (local_bad) bad += local_bad;
   });
@@ -92,7 +94,7 @@ void cross_entropy_select(const int64_t* target, const T* nll, const T* prob, co
     }
     pn[c] = a;
     pd[c] = b;
-  });
+  }, grain_for(kChunk));
   double a = 0.0, b = 0.0;
   for (int64_t c = 0; c < chunks; ++c) {
     a += pn[c];
@@ -105,24 +107,28 @@ void cross_entropy_select(const int64_t* target, const T* nll, const T* prob, co
 template <class T>
 void cross_entropy_backward(const T* x, const int64_t* target, const T* lse, const T* coef,
                             T scale, T* gx, int64_t N, int64_t K, int64_t S) {
-  pixel_blocks(N, S, [&](int64_t n, int64_t s0, int64_t s1) {
+  pixel_blocks(N, K, S, [&](int64_t n, int64_t s0, int64_t s1) {
     const int64_t len = s1 - s0;
     const int64_t p0 = n * S + s0;
+    T cs[kBlock];  // scale * coef per pixel
+    for (int64_t i = 0; i < len; ++i) cs[i] = scale * coef[p0 + i];
+    const T* l = lse + p0;
     for (int64_t k = 0; k < K; ++k) {
       const T* xr = x + (n * K + k) * S + s0;
       T* gr = gx + (n * K + k) * S + s0;
-      for (int64_t i = 0; i < len; ++i) {
-        const T c = coef[p0 + i];
-        gr[i] = c == T(0) ? T(0)
-                          : scale * c * (hd::exp_(xr[i] - lse[p0 + i]) - (target[p0 + i] == k ? T(1) : T(0)));
-      }
+      for (int64_t i = 0; i < len; ++i) gr[i] = cs[i] * cpu_exp(xr[i] - l[i]);
+    }
+    // The target's one-hot term; pixels with coef 0 (ignored, or dropped by OHEM) stay 0.
+    for (int64_t i = 0; i < len; ++i) {
+      const int64_t t = target[p0 + i];
+      if (cs[i] != T(0)) gx[(n * K + t) * S + s0 + i] -= cs[i];
     }
   });
 }
 
 template <class T>
 void argmax_channels(const T* x, int64_t* out, int64_t N, int64_t K, int64_t S) {
-  pixel_blocks(N, S, [&](int64_t n, int64_t s0, int64_t s1) {
+  pixel_blocks(N, K, S, [&](int64_t n, int64_t s0, int64_t s1) {
     const T* xn = x + n * K * S;
     for (int64_t s = s0; s < s1; ++s) {
       T best = xn[s];

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/cpu/grain.h"
 #include "core/parallel.h"
 
 namespace pmsdsen::cpu {
@@ -34,7 +35,7 @@ void sgd_step(const SgdSlot<T>* slots, int64_t count, double lr, double momentum
       }
       p[j] -= lr_t * step;
     }
-  });
+  }, grain_for(kPiece));
 }
 
 template void sgd_step<float>(const SgdSlot<float>*, int64_t, double, double, double);

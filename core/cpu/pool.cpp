@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "core/cpu/channel_chunks.h"
+#include "core/cpu/grain.h"
 #include "core/parallel.h"
 #include "core/pool_math.h"
 #include "core/scalar_math.h"
@@ -26,7 +28,7 @@ void avg_pool2d_forward(const T* x, T* y, int64_t planes, int H, int W, int OH, 
         for (int w = w0; w < w1; ++w) acc += xp[h * W + w];
       yp[ow] = acc / static_cast<T>(dh * dw);
     }
-  });
+  }, grain_for(int64_t(OW) * k * k));
 }
 
 template <class T>
@@ -54,7 +56,7 @@ void avg_pool2d_backward(const T* gy, T* gx, int64_t planes, int H, int W, int O
       }
       out[w] = acc;
     }
-  });
+  }, grain_for(int64_t(W) * ((k + s - 1) / s) * ((k + s - 1) / s)));
 }
 
 template <class T>
@@ -82,7 +84,7 @@ void max_pool2d_forward(const T* x, T* y, int32_t* index, int64_t planes, int H,
       y[row * OW + ow] = m;
       index[row * OW + ow] = best;
     }
-  });
+  }, grain_for(int64_t(OW) * k * k));
 }
 
 template <class T>
@@ -106,17 +108,16 @@ void max_pool2d_backward(const T* gy, const int32_t* index, T* gx, int64_t plane
           if (idx[oh * OW + ow] == self) acc += g[oh * OW + ow];
       out[w] = acc;
     }
-  });
+  }, grain_for(int64_t(W) * ((k + s - 1) / s) * ((k + s - 1) / s)));
 }
 
 template <class T>
 void global_avg_pool_forward(const T* x, T* y, int64_t planes, int64_t S) {
   parallel_for(0, planes, [&](int64_t plane) {
     const T* xp = x + plane * S;
-    double acc = 0.0;
-    for (int64_t i = 0; i < S; ++i) acc += xp[i];
+    const double acc = lane_sum(S, [xp](int64_t i) { return static_cast<double>(xp[i]); });
     y[plane] = static_cast<T>(acc / static_cast<double>(S));
-  });
+  }, grain_for(S));
 }
 
 template <class T>
@@ -125,7 +126,7 @@ void global_avg_pool_backward(const T* gy, T* gx, int64_t planes, int64_t S) {
     const T v = gy[plane] / static_cast<T>(S);
     T* out = gx + plane * S;
     for (int64_t i = 0; i < S; ++i) out[i] = v;
-  });
+  }, grain_for(S));
 }
 
 #define PMSDSEN_INSTANTIATE(T)                                                                   \

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "core/cpu/grain.h"
 #include "core/parallel.h"
 #include "core/resize_math.h"
 
@@ -61,7 +62,7 @@ void bilinear_forward(const T* x, T* y, int64_t planes, int H, int W, int OH, in
       const T b0 = tw.l0[ow], b1 = tw.l1[ow];
       out[ow] = a0 * (b0 * r0[c0] + b1 * r0[c1]) + a1 * (b0 * r1[c0] + b1 * r1[c1]);
     }
-  });
+  }, grain_for(int64_t(OW) * 4));
 }
 
 template <class T>
@@ -90,7 +91,7 @@ void bilinear_backward(const T* gy, T* gx, int64_t planes, int H, int W, int OH,
         for (int w = 0; w < W; ++w) orow[w] += a * trow[w];
       }
     }
-  });
+  }, grain_for(int64_t(OH) * OW * 2));
 }
 
 #define PMSDSEN_INSTANTIATE(T)                                                                 \
