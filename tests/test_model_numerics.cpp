@@ -25,6 +25,7 @@ struct FixtureRun {
   double grad_worst = 0;           // over tensors whose true gradient is not zero
   std::string grad_worst_name;
   double grad_zero_worst_abs = 0;  // tensors whose true gradient is exactly zero
+  double grad_max_ref = 0;         // the largest reference gradient
   size_t grads_compared = 0, grads_zero = 0;
 };
 
@@ -74,6 +75,7 @@ FixtureRun run_fixture(const std::string& act, Device device, bool grads) {
     // holds float64 rounding noise there (README: < 1e-9), so relative errors mean nothing.
     double ref_max = 0;
     for (double v : test::values(ref)) ref_max = std::max(ref_max, std::fabs(v));
+    r.grad_max_ref = std::max(r.grad_max_ref, ref_max);
     if (ref_max < 1e-8) {
       ++r.grads_zero;
       for (double v : test::values(g)) r.grad_zero_worst_abs = std::max(r.grad_zero_worst_abs, std::fabs(v));
@@ -98,10 +100,10 @@ void expect_matches(const FixtureRun& r, const std::string& what, bool grads) {
   if (!grads) return;
   EXPECT_GT(r.grads_compared, 600u) << what;
   EXPECT_LT(r.grad_worst, 1e-3) << what << " worst gradient " << r.grad_worst_name;
-  // Biases feeding a training-mode BN: the true gradient is 0, ours rounding noise, small
-  // against the largest gradient (max_abs.grad ~ 0.5).
+  // Biases feeding a training-mode BN: the true gradient is 0, ours float32 rounding noise,
+  // small against the largest gradient (PyTorch's own float32 run is off by 1.4e-5).
   EXPECT_EQ(r.grads_zero, 192u) << what;
-  EXPECT_LT(r.grad_zero_worst_abs, 1e-6) << what;
+  EXPECT_LT(r.grad_zero_worst_abs, 1e-4 * r.grad_max_ref) << what;
   std::printf("[ %s ] %zu gradients, worst rel err %.2e (%s); %zu zero-gradient biases, max |g| %.2e\n",
               what.c_str(), r.grads_compared, r.grad_worst, r.grad_worst_name.c_str(), r.grads_zero,
               r.grad_zero_worst_abs);
