@@ -103,23 +103,19 @@ PmsdsenOutput PMSDSEN::run_impl(const Tensor& image, bool heads) {
   PMSDSEN_CHECK(image.size(0) > 1 || !batch_statistics_in_use(*this),
                 "PMSDSEN: training-mode batch normalisation needs at least 2 images per batch (the pooled "
                 "1x1 branches have one value per channel per image), got ", image.str());
-  auto traced2 = [](Module& m, const Tensor& in, Tensor out) {
-    trace_record(&m, in.shape(), out);
-    return out;
-  };
   Tensor l1 = stage(*layer1_, trace_call(*stem_, image));
-  Tensor l2 = stage(*layer2_, traced2(*down2_, l1, down2_->forward(l1, image)));
-  Tensor l3 = trace_call(*msse_, stage(*layer3_, traced2(*down3_, l2, down3_->forward(l2, image))));
+  Tensor l2 = stage(*layer2_, trace_scope(*down2_, l1, [&] { return down2_->forward(l1, image); }));
+  Tensor l3 = trace_call(*msse_, stage(*layer3_, trace_scope(*down3_, l2, [&] { return down3_->forward(l2, image); })));
   Tensor l4;
   {
     Tensor u = trace_call(*up4_, l3);
-    l4 = stage(*layer4_, traced2(*dwff4_, u, dwff4_->forward(u, l2)));
+    l4 = stage(*layer4_, trace_scope(*dwff4_, u, [&] { return dwff4_->forward(u, l2); }));
   }
   l2 = Tensor();
   Tensor l5;
   {
     Tensor u = trace_call(*up5_, l4);
-    l5 = stage(*layer5_, traced2(*dwff5_, u, dwff5_->forward(u, l1)));
+    l5 = stage(*layer5_, trace_scope(*dwff5_, u, [&] { return dwff5_->forward(u, l1); }));
   }
   l1 = Tensor();
   PmsdsenOutput out;

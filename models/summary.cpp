@@ -1,8 +1,12 @@
 #include "models/summary.h"
 
+#include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <map>
 
 #include "autograd/grad_mode.h"
+#include "core/allocator.h"
 #include "layers/trace.h"
 
 namespace pmsdsen {
@@ -14,32 +18,66 @@ Shape per_image(const Shape& s, bool conv1d) {
   return Shape(s.begin() + 1, s.end());
 }
 
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 }  // namespace
 
-ModelSummary summarize(PMSDSEN& model, int64_t height, int64_t width) {
+double ModelSummary::median_seconds() const {
+  if (run_seconds.empty()) return 0.0;
+  std::vector<double> v = run_seconds;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+ModelSummary summarize(PMSDSEN& model, int64_t height, int64_t width, int timed_runs) {
   std::map<const Module*, std::string> names;
   for (const auto& [m, n] : named_modules(model)) names[m] = n;
 
-  const bool was_training = model.is_training();
-  LayerTrace trace;
+  struct RestoreMode {
+    PMSDSEN& m;
+    bool training;
+    ~RestoreMode() { m.train(training); }
+  } restore{model, model.is_training()};
+  autograd::NoGradGuard no_grad;
+  model.eval();
+  const Device device = model.device();
+  const Tensor input = Tensor::zeros({1, 3, height, width}, DType::F32, device);
+
+  std::vector<TraceEntry> entries;
   {
-    autograd::NoGradGuard no_grad;
-    model.eval();
-    try {
-      model.run(Tensor::zeros({1, 3, height, width}, DType::F32, model.device()));
-    } catch (...) {
-      model.train(was_training);
-      throw;
-    }
-    model.train(was_training);
+    LayerTrace trace;
+    model.run(input);
+    entries = trace.entries();
+  }
+  std::vector<double> seconds(entries.size(), 0.0);
+  ModelSummary s;
+  for (int r = 0; r < timed_runs; ++r) {
+    const size_t before = memory_stats(device).current_bytes;
+    reset_peak_memory(device);
+    LayerTrace trace(TraceOptions{false, true});
+    synchronize(device);
+    const auto start = std::chrono::steady_clock::now();
+    const double cpu_start = process_cpu_seconds();
+    model.run(input);
+    synchronize(device);
+    s.run_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    s.run_cpu_seconds.push_back(process_cpu_seconds() - cpu_start);
+    const size_t peak = memory_stats(device).peak_bytes;
+    s.peak_bytes = std::max(s.peak_bytes, peak > before ? peak - before : 0);
+    PMSDSEN_CHECK(trace.entries().size() == entries.size(), "summarize: the forward passes differ");
+    for (size_t i = 0; i < entries.size(); ++i) seconds[i] += trace.entries()[i].seconds / timed_runs;
   }
 
-  ModelSummary s;
   s.height = height;
   s.width = width;
   s.parameters = model.parameter_count();
   s.state_dict_tensors = static_cast<int64_t>(model.state_dict().size());
-  for (const TraceEntry& e : trace.entries()) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const TraceEntry& e = entries[i];
     SummaryRow row;
     row.name = names.at(e.module);
     row.type = e.module->type_name();
@@ -47,6 +85,7 @@ ModelSummary summarize(PMSDSEN& model, int64_t height, int64_t width) {
     row.input = per_image(e.input, conv1d);
     row.output = per_image(e.output, conv1d);
     row.parameters = e.module->parameter_count();
+    row.seconds = seconds[i];
     const int64_t batch = e.input.empty() ? 1 : e.input[0];
     row.macs = layer_macs(*e.module, e.input, e.output) / batch;
     if (row.macs > 0) {
