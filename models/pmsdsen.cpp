@@ -5,6 +5,7 @@
 #include "layers/trace.h"
 #include "models/conv_bn.h"
 #include "models/dwff.h"
+#include "models/fold_bn.h"
 #include "models/msse.h"
 #include "models/pmsdse.h"
 #include "models/sampling.h"
@@ -13,11 +14,11 @@ namespace pmsdsen {
 namespace {
 
 // Sequential with a name for the layer table.
-class Stem : public Sequential {
+class Stem : public FoldingSequential {
  public:
   std::string type_name() const override { return "Stem"; }
 };
-class SegHead : public Sequential {
+class SegHead : public FoldingSequential {
  public:
   std::string type_name() const override { return "SegHead"; }
 };
@@ -103,9 +104,14 @@ PmsdsenOutput PMSDSEN::run_impl(const Tensor& image, bool heads) {
   PMSDSEN_CHECK(image.size(0) > 1 || !batch_statistics_in_use(*this),
                 "PMSDSEN: training-mode batch normalisation needs at least 2 images per batch (the pooled "
                 "1x1 branches have one value per channel per image), got ", image.str());
+  // The image injected into down2 (at H/2) is reduced once more for down3 (at H/4).
+  Tensor image_2 = inject_image(image, image.size(2) / 2);
   Tensor l1 = stage(*layer1_, trace_call(*stem_, image));
-  Tensor l2 = stage(*layer2_, trace_scope(*down2_, l1, [&] { return down2_->forward(l1, image); }));
-  Tensor l3 = trace_call(*msse_, stage(*layer3_, trace_scope(*down3_, l2, [&] { return down3_->forward(l2, image); })));
+  Tensor l2 = stage(*layer2_, trace_scope(*down2_, l1, [&] { return down2_->forward(l1, image_2); }));
+  Tensor image_4 = inject_image(image_2, image.size(2) / 4);
+  image_2 = Tensor();
+  Tensor l3 = trace_call(*msse_, stage(*layer3_, trace_scope(*down3_, l2, [&] { return down3_->forward(l2, image_4); })));
+  image_4 = Tensor();
   Tensor l4;
   {
     Tensor u = trace_call(*up4_, l3);
