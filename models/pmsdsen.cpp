@@ -104,6 +104,9 @@ PmsdsenOutput PMSDSEN::run_impl(const Tensor& image, bool heads) {
   PMSDSEN_CHECK(image.size(0) > 1 || !batch_statistics_in_use(*this),
                 "PMSDSEN: training-mode batch normalisation needs at least 2 images per batch (the pooled "
                 "1x1 branches have one value per channel per image), got ", image.str());
+  // Every intermediate is released as soon as nothing needs it (in no-grad inference the
+  // memory goes back at once): the skip connections l1, l2 die at their fusion, and l3, l4
+  // as soon as they are upsampled unless the auxiliary heads need them.
   // The image injected into down2 (at H/2) is reduced once more for down3 (at H/4).
   Tensor image_2 = inject_image(image, image.size(2) / 2);
   Tensor l1 = stage(*layer1_, trace_call(*stem_, image));
@@ -115,17 +118,27 @@ PmsdsenOutput PMSDSEN::run_impl(const Tensor& image, bool heads) {
   Tensor l4;
   {
     Tensor u = trace_call(*up4_, l3);
-    l4 = stage(*layer4_, trace_scope(*dwff4_, u, [&] { return dwff4_->forward(u, l2); }));
+    if (!heads) l3 = Tensor();
+    Tensor fused = trace_scope(*dwff4_, u, [&] { return dwff4_->forward(u, l2); });
+    u = Tensor();
+    l2 = Tensor();
+    l4 = stage(*layer4_, std::move(fused));
   }
-  l2 = Tensor();
   Tensor l5;
   {
     Tensor u = trace_call(*up5_, l4);
-    l5 = stage(*layer5_, trace_scope(*dwff5_, u, [&] { return dwff5_->forward(u, l1); }));
+    if (!heads) l4 = Tensor();
+    Tensor fused = trace_scope(*dwff5_, u, [&] { return dwff5_->forward(u, l1); });
+    u = Tensor();
+    l1 = Tensor();
+    l5 = stage(*layer5_, std::move(fused));
   }
-  l1 = Tensor();
   PmsdsenOutput out;
-  out.logits = ops::bilinear_scale(trace_call(*head_x2_, l5), 2, false);
+  {
+    Tensor head = trace_call(*head_x2_, l5);
+    l5 = Tensor();
+    out.logits = ops::bilinear_scale(head, 2, false);
+  }
   if (heads) {
     out.aux_x4 = ops::bilinear_scale(trace_call(*head_x4_, l4), 4, false);
     out.aux_x8 = ops::bilinear_scale(trace_call(*head_x8_, l3), 8, false);

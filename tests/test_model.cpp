@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "autograd/grad_mode.h"
+#include "core/allocator.h"
 #include "layers/batchnorm.h"
 #include "layers/conv.h"
 #include "models/pmsdsen.h"
@@ -160,4 +162,21 @@ TEST(Model, SummaryMatchesThePyTorchMacCount) {
   EXPECT_EQ(s.blocks[12].name, "MSSE_");
   EXPECT_EQ(s.blocks[12].output, (Shape{128, 6, 8}));
   EXPECT_EQ(s.blocks.back().name, "seg_head_x8");
+}
+
+TEST(Model, InferenceReleasesIntermediatesEarly) {
+  PMSDSEN net;
+  net.eval();
+  autograd::NoGradGuard no_grad;
+  const Tensor x = Tensor::zeros({1, 3, 48, 64});
+  net.forward(x);  // first call: anything lazily created
+  const size_t before = memory_stats(Device::cpu()).current_bytes;
+  reset_peak_memory(Device::cpu());
+  Tensor logits = net.forward(x);
+  const size_t peak = memory_stats(Device::cpu()).peak_bytes - before;
+  const double map = 32.0 * 24 * 32 * sizeof(float);  // one 32-channel map at H/2: the widest activations
+  EXPECT_LT(static_cast<double>(peak), 7.0 * map) << "peak " << peak << " bytes";
+  EXPECT_EQ(memory_stats(Device::cpu()).current_bytes - before, logits.nbytes());  // only the output is left
+  const PmsdsenOutput all = net.run(x);
+  EXPECT_EQ(all.aux_x8.shape(), (Shape{1, 19, 48, 64}));
 }
