@@ -6,6 +6,7 @@
 
 #include "core/parallel.h"
 #include "examples/cli.h"
+#include "models/predict.h"
 #include "models/summary.h"
 
 namespace pmsdsen::cli {
@@ -80,6 +81,7 @@ int run_info(const std::vector<std::string>& argv) {
   const Device device = parse_device(args.get("device"));
   require_device(device, "info");
 
+  keep_freed_cpu_memory();
   PMSDSEN model({classes, act});
   model.to(device);
   const ModelSummary s = summarize(model, h, w, runs);

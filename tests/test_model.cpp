@@ -180,3 +180,32 @@ TEST(Model, InferenceReleasesIntermediatesEarly) {
   const PmsdsenOutput all = net.run(x);
   EXPECT_EQ(all.aux_x8.shape(), (Shape{1, 19, 48, 64}));
 }
+
+TEST(Model, FoldedBatchNormMatchesTheLayerByLayerForward) {
+  // Evaluation without gradients folds every BN into its convolution; with gradients
+  // enabled the layers run one by one. Frozen BN in training mode folds too.
+  const Safetensors& fx = test::model_fixture("prelu");
+  PMSDSEN net({19, Activation::PReLU});
+  net.load_state_dict(test::fixture_state_dict(fx));
+  const Tensor x = fx.tensors.at("input");
+  net.eval();
+  PmsdsenOutput unfolded = net.run(x);
+  PmsdsenOutput folded;
+  {
+    autograd::NoGradGuard no_grad;
+    folded = net.run(x);
+  }
+  EXPECT_TRUE(unfolded.logits.requires_grad());
+  EXPECT_FALSE(folded.logits.requires_grad());
+  EXPECT_LT(test::max_rel_diff(folded.logits, unfolded.logits), 1e-5);
+  EXPECT_LT(test::max_rel_diff(folded.aux_x8, unfolded.aux_x8), 1e-5);
+  net.train();
+  freeze_batch_norm(net);
+  autograd::NoGradGuard no_grad;
+  const PmsdsenOutput frozen = net.run(x);
+  EXPECT_LT(test::max_rel_diff(frozen.logits, folded.logits), 1e-6);
+  for (const auto& [name, t] : net.named_buffers())
+    if (name.find("running_mean") != std::string::npos) {
+      EXPECT_EQ(t.to_vector<float>(), fx.tensors.at(name).to_vector<float>()) << name << " changed while frozen";
+    }
+}
