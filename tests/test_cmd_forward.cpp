@@ -116,3 +116,23 @@ TEST(CmdForward, BadInputsAreNamed) {
   std::remove(odd.c_str());
   std::remove(bad_target.c_str());
 }
+
+TEST(CmdForward, CudaMatchesPyTorch) {
+  PMSDSEN_REQUIRE_CUDA();
+  const ForwardFiles& f = files();
+  const Safetensors& fx = test::model_fixture("gelu");
+  auto r = test::run_tool("forward --device cuda --weights " + f.weights + " --input " + f.input + " --output " +
+                          f.output);
+  ASSERT_EQ(r.status, 0) << r.output;
+  Safetensors out = load_safetensors(f.output);
+  for (const char* n : kPmsdsenOutputNames)
+    EXPECT_LT(test::max_rel_diff(out.tensors.at(n), fx.tensors.at(std::string("eval.") + n)), 1e-4) << n;
+  r = test::run_tool("forward --device cuda --train --weights " + f.weights + " --input " + f.input + " --output " +
+                     f.output + " --target " + f.target);
+  ASSERT_EQ(r.status, 0) << r.output;
+  out = load_safetensors(f.output);
+  EXPECT_LT(test::max_rel_diff(out.tensors.at("logits"), fx.tensors.at("train.logits")), 1e-4);
+  EXPECT_LT(test::max_rel_diff(out.tensors.at("loss"), fx.tensors.at("train.loss")), 1e-4);
+  EXPECT_LT(test::max_rel_diff(out.tensors.at("grad.Stem_Conv.0.weight"), fx.tensors.at("grad.Stem_Conv.0.weight")),
+            1e-3);
+}

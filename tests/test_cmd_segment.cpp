@@ -152,3 +152,23 @@ TEST(CmdSegment, ErrorsNameTheFile) {
   EXPECT_OUTPUT_HAS(r, "--scale must be in (0, 8]");
   for (const std::string& p : {in, text, no_net, five}) std::remove(p.c_str());
 }
+
+TEST(CmdSegment, CudaGivesTheCpuPrediction) {
+  PMSDSEN_REQUIRE_CUDA();
+  const data::Image image = make_image(45, 61);
+  const std::string in = test::temp_file("seg_cuda_in.png"), ids = test::temp_file("seg_cuda_ids.png");
+  data::write_png(in, image);
+  const std::string weights = calibrated_weights(image);
+  auto r = test::run_tool("segment --device cuda --weights " + weights + " --image " + in + " --ids " + ids +
+                          " --output " + test::temp_file("seg_cuda_pred.png") + " --overlay " +
+                          test::temp_file("seg_cuda_overlay.png"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto model = load_pmsdsen(weights);
+  model->eval();
+  const Tensor cpu = predict_classes(*model, data::image_tensor(image));
+  const data::RawLabel gpu = data::read_raw_label(ids);
+  ASSERT_EQ(gpu.height * gpu.width, cpu.numel());
+  int64_t differ = 0;
+  for (int64_t i = 0; i < cpu.numel(); ++i) differ += gpu.values[i] != cpu.data<int64_t>()[i];
+  EXPECT_LE(differ, cpu.numel() / 200) << "pixels whose class differs between CUDA and CPU (near-ties only)";
+}
