@@ -15,6 +15,29 @@ inline float grey(float r, float g, float b) { return 0.299f * r + 0.587f * g + 
 
 }  // namespace
 
+AugmentConfig authors_augmentation(const std::string& dataset, int64_t crop_width,
+                                   int64_t crop_height) {
+  AugmentConfig c;
+  c.crop_width = crop_width;
+  c.crop_height = crop_height;
+  if (dataset == "cityscapes") {
+    c.color_jitter = true;
+    const bool first_stage = crop_width <= 512 && crop_height <= 256;
+    c.scale_min = first_stage ? 0.25 : 0.35;
+    c.scale_max = first_stage ? 0.5 : 1.0;
+  } else if (dataset == "camvid") {
+    c.scale_min = 0.35;
+    c.scale_max = 1.0;
+  } else if (dataset == "synthetic") {
+    c.color_jitter = true;
+    c.scale_min = 0.75;
+    c.scale_max = 1.5;
+  } else {
+    PMSDSEN_FAIL("augmentation: unknown dataset '", dataset, "' (cityscapes, camvid or synthetic)");
+  }
+  return c;
+}
+
 AugmentParams draw_augment(int64_t height, int64_t width, const AugmentConfig& c, Generator& gen) {
   PMSDSEN_CHECK(height > 0 && width > 0, "augment: empty ", width, "x", height, " image");
   PMSDSEN_CHECK(c.crop_height > 0 && c.crop_width > 0, "augment: crop ", c.crop_width, "x",

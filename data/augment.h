@@ -5,6 +5,7 @@
 // chosen parameters, and so that one Generator per sample makes a run reproducible.
 #include <array>
 #include <cstdint>
+#include <string>
 
 #include "core/rng.h"
 #include "core/tensor.h"
@@ -21,6 +22,13 @@ struct AugmentConfig {
   bool color_jitter = false;  // brightness, contrast, saturation (the authors: Cityscapes only)
   double jitter = 0.5;        // each factor drawn from [1 - jitter, 1 + jitter]
 };
+
+// The authors' settings for a dataset and crop: colour jitter for Cityscapes, none for
+// CamVid; scale range 0.25-0.5 for Cityscapes crops of 512x256 or smaller (the first
+// training stage), 0.35-1.0 otherwise (1024x512 Cityscapes, CamVid). The synthetic
+// scenes, rendered at about the training size, get jitter and 0.75-1.5.
+AugmentConfig authors_augmentation(const std::string& dataset, int64_t crop_width,
+                                   int64_t crop_height);
 
 // One sample's draws. The crop is taken from the scaled image padded (image with 0,
 // label with 255) by pad_y / pad_x on each side when it is smaller than the crop.

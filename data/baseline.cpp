@@ -1,5 +1,6 @@
 #include "data/baseline.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "core/error.h"
@@ -56,6 +57,40 @@ ConfusionMatrix colour_baseline_confusion(const ColourBaseline& model, const Dat
       preds[p] = arg;
       labels[p] = s.label.ids[p];
     }
+    cm.add(labels.data(), preds.data(), n);
+  }
+  return cm;
+}
+
+ConfusionMatrix colour_histogram_confusion(const Dataset& train, const Dataset& val) {
+  const int64_t k = train.num_classes();
+  PMSDSEN_CHECK(k == val.num_classes(), "colour baseline: ", train.name(), " has ", k,
+                " classes, ", val.name(), " has ", val.num_classes());
+  auto bin = [](const uint8_t* px) { return (px[0] >> 3) << 10 | (px[1] >> 3) << 5 | (px[2] >> 3); };
+  constexpr int64_t kBins = 1 << 15;
+  std::vector<int64_t> counts(kBins * k, 0), totals(k, 0);
+  for (int64_t i = 0; i < train.size(); ++i) {
+    const Sample s = train.sample(i);
+    for (int64_t p = 0; p < s.label.height * s.label.width; ++p) {
+      const uint8_t c = s.label.ids[p];
+      if (c >= k) continue;
+      ++counts[bin(s.image.pixels.data() + p * 3) * k + c];
+      ++totals[c];
+    }
+  }
+  const int64_t fallback = std::max_element(totals.begin(), totals.end()) - totals.begin();
+  std::vector<int64_t> best(kBins, fallback);
+  for (int64_t b = 0; b < kBins; ++b) {
+    const int64_t* row = counts.data() + b * k;
+    const int64_t arg = std::max_element(row, row + k) - row;
+    if (row[arg] > 0) best[b] = arg;
+  }
+  ConfusionMatrix cm(k);
+  for (int64_t i = 0; i < val.size(); ++i) {
+    const Sample s = val.sample(i);
+    const int64_t n = s.label.height * s.label.width;
+    std::vector<int64_t> labels(s.label.ids.begin(), s.label.ids.end()), preds(n);
+    for (int64_t p = 0; p < n; ++p) preds[p] = best[bin(s.image.pixels.data() + p * 3)];
     cm.add(labels.data(), preds.data(), n);
   }
   return cm;

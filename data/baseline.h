@@ -17,4 +17,9 @@ ColourBaseline fit_colour_baseline(const Dataset& train);
 ConfusionMatrix colour_baseline_confusion(const ColourBaseline& model, const Dataset& val);
 double colour_baseline_miou(const Dataset& train, const Dataset& val);
 
+// A stronger colour-only yardstick: the most frequent training class of each colour,
+// colours quantised to 32 levels a channel (colours never seen in training get the
+// most frequent class overall). It bounds what any per-pixel colour rule achieves.
+ConfusionMatrix colour_histogram_confusion(const Dataset& train, const Dataset& val);
+
 }  // namespace pmsdsen::data

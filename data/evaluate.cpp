@@ -58,6 +58,8 @@ Tensor predict_labels(const Tensor& image, const PredictFn& predict, double scal
 }
 
 EvalResult evaluate(const Dataset& dataset, const PredictFn& predict, const EvalOptions& options) {
+  require_device(options.device, "evaluate");
+  PMSDSEN_CHECK(options.scale > 0, "evaluate: scale ", options.scale, " must be positive");
   EvalResult result;
   result.dataset = dataset.name();
   result.split = dataset.split();

@@ -1,5 +1,6 @@
 #include "data/image.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -75,10 +76,26 @@ Image read_image(const std::string& path) {
   return image;
 }
 
+namespace {
+
+// PNG colour type 3: palette indices, which stb_image expands to RGB colours.
+bool is_palette_png(const std::string& path) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  uint8_t head[26];
+  if (!f || std::fread(head, 1, sizeof head, f.get()) != sizeof head) return false;
+  static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  return std::equal(sig, sig + 8, head) && head[25] == 3;
+}
+
+}  // namespace
+
 RawLabel read_raw_label(const std::string& path) {
   int w = 0, h = 0, channels = 0;
   PMSDSEN_CHECK(stbi_info(path.c_str(), &w, &h, &channels), "cannot read label ", path, ": ",
                 stb_reason());
+  PMSDSEN_CHECK(!is_palette_png(path), "label ", path,
+                " is a palette (indexed-colour) PNG, which is not supported; save the ids as a "
+                "single-channel grey PNG");
   PMSDSEN_CHECK(channels == 1, "label ", path, " has ", channels,
                 " channels; a label map must be a single-channel (grey) 8- or 16-bit PNG");
   RawLabel label;
@@ -147,13 +164,6 @@ void write_png16(const std::string& path, int64_t height, int64_t width,
   put_chunk(png, "IDAT", z.get(), static_cast<size_t>(zlen));
   put_chunk(png, "IEND", nullptr, 0);
   write_file(path, png);
-}
-
-void write_jpeg(const std::string& path, const Image& image, int quality) {
-  check_dims(image.height, image.width, "image", path);
-  const int w = static_cast<int>(image.width), h = static_cast<int>(image.height);
-  PMSDSEN_CHECK(stbi_write_jpg(path.c_str(), w, h, 3, image.pixels.data(), quality),
-                "cannot write ", path);
 }
 
 void check_same_size(const Image& image, const LabelMap& label, const std::string& image_path,

@@ -49,7 +49,6 @@ void write_png(const std::string& path, const LabelMap& label);  // 8-bit grey
 // 16-bit grey PNG (stb_image_write has no 16-bit PNG writer; used by tests and tools).
 void write_png16(const std::string& path, int64_t height, int64_t width,
                  const std::vector<uint16_t>& values);
-void write_jpeg(const std::string& path, const Image& image, int quality = 95);
 
 // "f.png: 12x34 image, 12x35 label" style check shared by the datasets.
 void check_same_size(const Image& image, const LabelMap& label, const std::string& image_path,

@@ -431,9 +431,12 @@ class Scene {
     const Side* s = left_.casts_shadow ? &left_ : right_.casts_shadow ? &right_ : nullptr;
     if (!s) return false;
     const double dist = s == &left_ ? X + left_.facade() : right_.facade() - X;
-    const Segment* seg = s->at(z);
-    if (seg->kind == Kind::Gap) return false;
-    return dist < segment_height(*seg, z - seg->z0) * shadow_k_;
+    if (z != shadow_z_) {  // the ground is shaded row by row: remember the last depth
+      const Segment* seg = s->at(z);
+      shadow_z_ = z;
+      shadow_reach_ = seg->kind == Kind::Gap ? -1.0 : segment_height(*seg, z - seg->z0) * shadow_k_;
+    }
+    return dist < shadow_reach_;
   }
 
   Col shade_road(double X, double z) const {
@@ -567,61 +570,83 @@ class Scene {
   // ---- the background -------------------------------------------------------------------
   void cast_background() {
     const double f = cam_.f, hy = cam_.hy, vx = cam_.vx, ch = cam_.cam_h;
+    // What a column's ray meets depends on x alone up to the height: work it out once.
+    struct Column {
+      double zf = kInf;                 // depth where the ray meets its side's facade plane
+      const Segment* seg = nullptr;     // the facade segment there, and its height
+      double top = 0;
+      const Segment* next = nullptr;    // through a side street: the building after it
+      double Xs = 0;                    // where the ray is at the side street's far end
+      const Segment* back = nullptr;    // the end-of-street building hit, and its height
+      double Xe = 0, back_top = 0;
+    };
+    std::vector<Column> cols(W_);
+    for (int64_t x = 0; x < W_; ++x) {
+      Column& c = cols[x];
+      const double px = x + 0.5, dx = std::abs(px - vx);
+      const Side& side = px < vx ? left_ : right_;
+      if (dx > 1e-9) {
+        c.zf = f * side.facade() / dx;
+        if (c.zf < z_end_) {
+          c.seg = side.at(c.zf);
+          if (c.seg->kind != Kind::Gap) {
+            c.top = segment_height(*c.seg, c.zf - c.seg->z0);
+          } else if ((c.next = side.after(c.seg)) != nullptr) {
+            c.Xs = (px - vx) * c.seg->z1 / f;
+          }
+        }
+      }
+      c.Xe = (px - vx) * z_end_ / f;
+      if (c.Xe >= -left_.facade() && c.Xe <= right_.facade()) {
+        c.back = &back_.front();
+        for (const Segment& s : back_)
+          if (c.Xe >= s.z0) c.back = &s;
+        c.back_top = segment_height(*c.back, c.Xe - c.back->z0);
+      }
+    }
     for (int64_t y = 0; y < H_; ++y) {
       const double py = y + 0.5;
+      const double slope = (py - hy) / f;  // height lost per metre of depth
+      const double zg = py > hy ? ch / slope : kInf;
       for (int64_t x = 0; x < W_; ++x) {
         const double px = x + 0.5;
+        const Column& col = cols[x];
+        const Side& side = px < vx ? left_ : right_;
         double best = kInf;
         uint8_t cls = kSky;
         Col c;
         // The facade of this side of the street, and through a side street the wall of
         // the building after it.
-        const bool left = px < vx;
-        const Side& side = left ? left_ : right_;
-        const double dx = std::abs(px - vx);
-        if (dx > 1e-9) {
-          const double zf = f * side.facade() / dx;
-          const double Yf = ch - (py - hy) * zf / f;
-          if (Yf >= 0 && zf < z_end_) {
-            const Segment* seg = side.at(zf);
-            if (seg->kind != Kind::Gap) {
-              if (Yf <= segment_height(*seg, zf - seg->z0)) {
-                best = zf;
-                c = shade_facade(*seg, zf - seg->z0, Yf, side.facade_light, cls);
-              }
-            } else if (const Segment* next = side.after(seg)) {
-              const double zs = seg->z1;
-              const double Xs = (px - vx) * zs / f, Ys = ch - (py - hy) * zs / f;
-              if (next->kind == Kind::Building && std::abs(Xs) > side.facade() && Ys >= 0 &&
-                  Ys <= next->height && zs < z_end_) {
-                best = zs;
-                cls = kBuilding;
-                c = next->colour * (0.7f * side.facade_light) *
-                    (0.9f + 0.2f * fbm(Xs * 0.5, Ys * 0.5, next->seed, 2));
-              }
+        if (col.seg) {
+          const double Yf = ch - slope * col.zf;
+          if (Yf >= 0 && col.seg->kind != Kind::Gap) {
+            if (Yf <= col.top) {
+              best = col.zf;
+              c = shade_facade(*col.seg, col.zf - col.seg->z0, Yf, side.facade_light, cls);
+            }
+          } else if (Yf >= 0 && col.next) {
+            const double zs = col.seg->z1, Ys = ch - slope * zs;
+            if (col.next->kind == Kind::Building && std::abs(col.Xs) > side.facade() && Ys >= 0 &&
+                Ys <= col.next->height && zs < z_end_) {
+              best = zs;
+              cls = kBuilding;
+              c = col.next->colour * (0.7f * side.facade_light) *
+                  (0.9f + 0.2f * fbm(col.Xs * 0.5, Ys * 0.5, col.next->seed, 2));
             }
           }
         }
         // The row of buildings closing the street.
-        if (z_end_ < best) {
-          const double Xe = (px - vx) * z_end_ / f, Ye = ch - (py - hy) * z_end_ / f;
-          if (Xe >= -left_.facade() && Xe <= right_.facade() && Ye >= 0) {
-            const Segment* seg = &back_.front();
-            for (const Segment& s : back_)
-              if (Xe >= s.z0) seg = &s;
-            if (Ye <= segment_height(*seg, Xe - seg->z0)) {
-              best = z_end_;
-              c = shade_facade(*seg, Xe - seg->z0, Ye, 1.f, cls);
-            }
+        if (z_end_ < best && col.back) {
+          const double Ye = ch - slope * z_end_;
+          if (Ye >= 0 && Ye <= col.back_top) {
+            best = z_end_;
+            c = shade_facade(*col.back, col.Xe - col.back->z0, Ye, 1.f, cls);
           }
         }
         // The ground.
-        if (py > hy) {
-          const double zg = f * ch / (py - hy);
-          if (zg < best) {
-            best = zg;
-            c = shade_ground((px - vx) * zg / f, zg, cls);
-          }
+        if (zg < best) {
+          best = zg;
+          c = shade_ground((px - vx) * zg / f, zg, cls);
         }
         if (best == kInf) {
           if (py < hy && (skyline_ || treeline_) && hy - py < skyline_height(px)) {
@@ -889,35 +914,39 @@ class Scene {
     Sample s;
     s.image = Image(H_, W_);
     s.label = LabelMap(H_, W_);
-    float lut[1025];
-    for (int i = 0; i <= 1024; ++i) lut[i] = 255.f * std::pow(i / 1024.f, gamma_);
+    float lut[1024];  // gamma, over 1024 levels of 0..255
+    for (int i = 0; i < 1024; ++i) lut[i] = 255.f * std::pow(i / 1023.f, gamma_);
     const uint32_t noise_seed = tex_ + 99;
-    const double cx = W_ / 2.0, cy = H_ / 2.0, rmax2 = cx * cx + cy * cy;
-    for (int64_t y = 0; y < H_; ++y)
+    // The vignette 1 - k (dx^2 + dy^2) splits into a row part and a column part.
+    const double cx = W_ / 2.0, cy = H_ / 2.0, k = vignette_ / (cx * cx + cy * cy);
+    std::vector<float> column(W_);
+    for (int64_t x = 0; x < W_; ++x) column[x] = static_cast<float>(k * (x + 0.5 - cx) * (x + 0.5 - cx));
+    const float inv_fog = 1.f / static_cast<float>(fog_), noise = noise_sigma_ * 2.45f;
+    for (int64_t y = 0; y < H_; ++y) {
+      const float row = 1.f - static_cast<float>(k * (y + 0.5 - cy) * (y + 0.5 - cy));
       for (int64_t x = 0; x < W_; ++x) {
         const int64_t i = y * W_ + x;
         Col c = cv_.rgb[i];
         const float z = cv_.depth[i];
         if (std::isfinite(z)) {
-          const float t = z / static_cast<float>(fog_);
+          const float t = z * inv_fog;
           c = mix(c, haze_, t / (1.f + t));  // haze thickening with distance
         }
-        const double dx = x + 0.5 - cx, dy = y + 0.5 - cy;
-        const float v = gain_ * (1.f - vignette_ * static_cast<float>((dx * dx + dy * dy) / rmax2));
+        const float v = gain_ * (row - column[x]);
         const float ch[3] = {c.r * v * cast_[0], c.g * v * cast_[1], c.b * v * cast_[2]};
         // Triangular sensor noise of unit variance: two 10-bit uniforms per channel.
         const uint32_t h1 = hash2(static_cast<int32_t>(x), static_cast<int32_t>(y), noise_seed);
         const uint32_t h2 = hash32(h1);
         for (int k = 0; k < 3; ++k) {
-          const float t = std::clamp(ch[k], 0.f, 255.f) * (1024.f / 255.f);
-          const int j = std::min(1023, static_cast<int>(t));
+          const int j = static_cast<int>(std::clamp(ch[k], 0.f, 255.f) * (1023.f / 255.f) + 0.5f);
           const float u1 = static_cast<float>((h1 >> (10 * k)) & 1023u) * (1.f / 1024.f);
           const float u2 = static_cast<float>((h2 >> (10 * k)) & 1023u) * (1.f / 1024.f);
-          const float out = lut[j] + (lut[j + 1] - lut[j]) * (t - j) + noise_sigma_ * 2.45f * (u1 + u2 - 1.f);
+          const float out = lut[j] + noise * (u1 + u2 - 1.f);
           s.image.pixels[i * 3 + k] = static_cast<uint8_t>(std::clamp(out + 0.5f, 0.f, 255.f));
         }
         s.label.ids[i] = cv_.label[i];
       }
+    }
     return s;
   }
 
@@ -935,6 +964,7 @@ class Scene {
   Col sky_zenith_, sky_horizon_, cloud_colour_, skyline_colour_, haze_;
   float cloud_threshold_ = 0.6f;
   double shadow_k_ = 1.0;
+  mutable double shadow_z_ = -1.0, shadow_reach_ = 0.0;  // in_shadow's memo
   float shadow_factor_ = 1.f;
   float gain_ = 1.f, gamma_ = 1.f, vignette_ = 0.f, noise_sigma_ = 3.f;
   std::array<float, 3> cast_{1.f, 1.f, 1.f};

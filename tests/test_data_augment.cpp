@@ -227,6 +227,22 @@ TEST(DataAugment, DrawsAreReproducibleAndScaleIsLogUniform) {
   EXPECT_NEAR(log_sum / 4000, -1.0, 0.03);  // the mean of log2 over [-2, 0]
 }
 
+TEST(DataAugment, TheAuthorsSettings) {
+  const AugmentConfig s1 = authors_augmentation("cityscapes", 512, 256);
+  EXPECT_TRUE(s1.color_jitter);
+  EXPECT_EQ(s1.scale_min, 0.25);
+  EXPECT_EQ(s1.scale_max, 0.5);
+  const AugmentConfig s2 = authors_augmentation("cityscapes", 1024, 512);
+  EXPECT_EQ(s2.scale_min, 0.35);
+  EXPECT_EQ(s2.scale_max, 1.0);
+  EXPECT_EQ(s2.crop_width, 1024);
+  EXPECT_EQ(s2.crop_height, 512);
+  const AugmentConfig cv = authors_augmentation("camvid", 480, 360);
+  EXPECT_FALSE(cv.color_jitter);
+  EXPECT_TRUE(cv.flip);
+  test::expect_error_naming([] { authors_augmentation("kitti", 1, 1); }, {"kitti"});
+}
+
 TEST(DataAugment, NormalisationUsesTheImagenetStatistics) {
   Image im(1, 2);
   im.pixels = {255, 0, 128, 10, 20, 30};

@@ -194,6 +194,18 @@ TEST(DataBaseline, ColourAloneSolvesPlantedColours) {
     EXPECT_DOUBLE_EQ(model.means[c][0], test::class_colour(c)[0]);
   }
   EXPECT_DOUBLE_EQ(colour_baseline_miou(train, val), 1.0);
+  EXPECT_DOUBLE_EQ(colour_histogram_confusion(train, val).miou(), 1.0);
+}
+
+TEST(DataBaseline, HistogramVotesTheMostFrequentClassOfAColour) {
+  // One colour, labelled 0 on 3 pixels and 1 on 1 pixel: the rule says 0 everywhere.
+  Sample s;
+  s.image = Image(1, 4, 50);
+  s.label = LabelMap(1, 4);
+  s.label.ids = {0, 0, 1, 0};
+  ListDataset train({s}, 2), val({s}, 2);
+  const ConfusionMatrix cm = colour_histogram_confusion(train, val);
+  EXPECT_EQ(cm.counts(), (std::vector<int64_t>{3, 0, 1, 0}));
 }
 
 }  // namespace

@@ -141,10 +141,12 @@ TEST(DataLoader, TheQueueIsBounded) {
   c.queue_batches = 3;
   Loader loader(ds, c);
   loader.next();
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  // One batch taken: at most 1 + 3 batches of 2 samples were ever started.
-  EXPECT_LE(ds.calls.load(), 8);
-  EXPECT_GE(ds.calls.load(), 6);
+  // One batch taken: the workers fill the queue (1 + 3 batches of 2 samples) and stop.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (ds.calls.load() < 8 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(ds.calls.load(), 8);
 }
 
 TEST(DataLoader, ShutsDownWhileWorkersWait) {

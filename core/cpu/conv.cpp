@@ -200,7 +200,7 @@ void col2im_add_rows(const ConvShape& s, const T* col, int64_t ld, int64_t oy0, 
         }
       }
     }
-  });
+  }, grain_for(s.taps() * (oy1 - oy0) * s.out_w));
 }
 
 }  // namespace
@@ -283,7 +283,7 @@ void conv_add_bias(T* y, const T* bias, int64_t batch, int64_t channels, int64_t
     const T b = bias[p % channels];
     T* yp = y + p * plane;
     for (int64_t i = 0; i < plane; ++i) yp[i] += b;
-  });
+  }, grain_for(plane));
 }
 
 template <class T>
@@ -295,7 +295,7 @@ void conv_bias_backward(const T* gy, int64_t batch, int64_t channels, int64_t pl
 #pragma omp simd reduction(+ : acc)
     for (int64_t i = 0; i < plane; ++i) acc += g[i];
     sums[static_cast<size_t>(p)] = acc;
-  });
+  }, grain_for(plane));
   for (int64_t c = 0; c < channels; ++c) {
     double acc = 0.0;
     for (int64_t n = 0; n < batch; ++n) acc += sums[static_cast<size_t>(n * channels + c)];
@@ -313,7 +313,7 @@ void im2col(const ConvShape& s, const T* x, T* col) {
                      [&](int64_t off, const T* src, int64_t stride, int64_t n) {
                        put_strided(dst + off, 1, src, stride, n);
                      });
-  });
+  }, grain_for(plane));
 }
 
 template <class T>
