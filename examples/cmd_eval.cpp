@@ -8,6 +8,7 @@
 #include "data/datasets.h"
 #include "data/evaluate.h"
 #include "examples/cli.h"
+#include "models/predict.h"
 #include "examples/train_checkpoint.h"
 #include "examples/train_progress.h"
 #include "examples/train_setup.h"
@@ -41,6 +42,7 @@ int run_eval(const std::vector<std::string>& argv) {
               << args.usage();
     return 0;
   }
+  keep_freed_cpu_memory();
   PMSDSEN_CHECK(args.has("weights"), "eval: --weights FILE is required");
   const std::string weights_path = args.get("weights");
   const std::string dataset_name = args.get("dataset");

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "examples/cli.h"
+#include "models/predict.h"
 #include "examples/train_checkpoint.h"
 #include "examples/train_config.h"
 #include "examples/trainer.h"
@@ -44,6 +45,7 @@ int run_train(const std::vector<std::string>& argv) {
     return 0;
   }
   PMSDSEN_CHECK(args.positional().empty(), "train: unexpected argument '", args.positional().front(), "'");
+  keep_freed_cpu_memory();
   train::TrainConfig config;
   std::optional<train::Checkpoint> resume;
   if (args.has("resume")) {

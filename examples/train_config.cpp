@@ -10,6 +10,7 @@
 
 #include "core/device.h"
 #include "core/error.h"
+#include "data/augment.h"
 
 namespace pmsdsen::train {
 namespace {
@@ -70,9 +71,9 @@ const std::vector<Field>& fields() {
     f.push_back(field("val-split", "NAME", "split validated on", Kind::Text, &C::val_split));
     f.push_back(size_field("crop", "training crop, width x height", &C::crop_width, &C::crop_height));
     f.push_back(field("scale-range", "MIN,MAX", "random scale of the full image before cropping; auto: "
-                      "the authors' range for the crop width (512: 0.25,0.5; 1024: 0.35,1.0; CamVid 480: "
-                      "0.35,1.0), synthetic: crop/scene width to twice that", Kind::Text, &C::scale_range));
-    f.push_back(field("jitter", "on|off|auto", "colour jitter (auto: on for cityscapes, as the authors)",
+                      "the authors' (cityscapes 0.25,0.5 up to 512x256 crops, else 0.35,1.0; camvid 0.35,1.0; "
+                      "synthetic 0.75,1.5)", Kind::Text, &C::scale_range));
+    f.push_back(field("jitter", "on|off|auto", "colour jitter (auto: on for cityscapes, as the authors, and synthetic)",
                       Kind::Text, &C::jitter));
     f.push_back(onoff_field("flip", "random horizontal flip", &C::flip));
     f.push_back(field("skip-bad", "", "skip (and count) unreadable samples instead of stopping",
@@ -262,18 +263,6 @@ std::vector<std::string> apply_flags(TrainConfig& config, const cli::Args& args)
   return given;
 }
 
-std::pair<double, double> authors_scale_range(int64_t crop_width) {
-  switch (crop_width) {
-    case 256: return {0.125, 0.25};
-    case 480: return {0.35, 1.0};
-    case 512: return {0.25, 0.5};
-    case 960: return {0.5, 2.5};
-    case 1024: return {0.35, 1.0};
-    case 2048: return {0.75, 2.0};
-    default: return {0.0, 0.0};
-  }
-}
-
 void resolve(TrainConfig& c) {
   const std::set<std::string> datasets = {"cityscapes", "camvid", "synthetic"};
   PMSDSEN_CHECK(datasets.count(c.dataset), "train: unknown --dataset '", c.dataset,
@@ -286,24 +275,17 @@ void resolve(TrainConfig& c) {
                     c.synthetic_val > 0,
                 "train: synthetic scenes must be multiples of 8 in size and at least one per split");
 
+  const data::AugmentConfig preset = data::authors_augmentation(c.dataset, c.crop_width, c.crop_height);
   if (c.scale_range == "auto") {
-    std::pair<double, double> r{0.0, 0.0};
-    if (c.dataset != "synthetic") r = authors_scale_range(c.crop_width);
-    if (r.first == 0.0) {
-      const double full = c.dataset == "synthetic" ? static_cast<double>(c.synthetic_width)
-                          : c.dataset == "camvid"  ? 480.0
-                                                   : 2048.0;
-      r = {c.crop_width / full, 2.0 * c.crop_width / full};
-    }
     std::ostringstream os;
-    os << r.first << "," << r.second;
+    os << preset.scale_min << "," << preset.scale_max;
     c.scale_range = os.str();
   }
   const auto [smin, smax] = scale_range_values(c);
   PMSDSEN_CHECK(smin > 0 && smin <= smax, "train: --scale-range ", c.scale_range,
                 ": need 0 < MIN <= MAX");
 
-  if (c.jitter == "auto") c.jitter = c.dataset == "cityscapes" ? "on" : "off";
+  if (c.jitter == "auto") c.jitter = preset.color_jitter ? "on" : "off";
   PMSDSEN_CHECK(c.jitter == "on" || c.jitter == "off", "train: --jitter '", c.jitter,
                 "': expected on, off or auto");
 

@@ -20,8 +20,8 @@ struct TrainConfig {
   std::string root;                    // dataset folder (not used by synthetic)
   std::string train_split = "train", val_split = "val";
   int64_t crop_width = 512, crop_height = 256;
-  std::string scale_range = "auto";  // "MIN,MAX" or auto (the authors' table by crop width)
-  std::string jitter = "auto";       // on | off | auto (on for cityscapes, as the authors)
+  std::string scale_range = "auto";  // "MIN,MAX" or auto (data::authors_augmentation)
+  std::string jitter = "auto";       // on | off | auto (data::authors_augmentation)
   bool flip = true;
   bool skip_bad = false;
   int64_t synthetic_width = 512, synthetic_height = 256;  // the built-in scenes
@@ -69,7 +69,8 @@ std::vector<cli::FlagSpec> train_flag_specs();
 // Applies the flags given on the command line (settings only); returns their names.
 std::vector<std::string> apply_flags(TrainConfig& config, const cli::Args& args);
 
-// Replaces every "auto" by its value for the dataset and crop, and checks ranges.
+// Replaces every "auto" by its value for the dataset and crop (augmentation: the data
+// issue's authors_augmentation presets), and checks ranges.
 // Idempotent. Throws an Error naming the setting at fault.
 void resolve(TrainConfig& config);
 
@@ -79,9 +80,5 @@ bool jitter_on(const TrainConfig& config);
 // The authors' Cityscapes / CamVid tables for class_weights = authors; a list as given;
 // empty for none. `classes` checks the length.
 std::vector<double> class_weight_values(const TrainConfig& config, int64_t classes);
-
-// The authors' scale range for a crop width (their Option.py), nullopt-like {0,0} when
-// they give none.
-std::pair<double, double> authors_scale_range(int64_t crop_width);
 
 }  // namespace pmsdsen::train

@@ -17,12 +17,7 @@ std::unique_ptr<data::Dataset> open_dataset(const TrainConfig& config, const std
 // Logits of the prediction head for one normalised image [1, 3, h, w] of any size, the
 // model in evaluation mode (the caller switches it). Sizes that are not multiples of 8
 // are padded with zeros (the mean colour after normalisation) at the bottom and right;
-// the logits are cropped back.
+// the logits are cropped back (models/predict.h; through the host when on the GPU).
 data::PredictFn make_predictor(PMSDSEN& model);
-
-// [N, C, H, W] -> [N, C, H + pad_bottom, W + pad_right], zeros; any device.
-Tensor pad_bottom_right(const Tensor& x, int64_t pad_bottom, int64_t pad_right);
-// The top-left [N, C, h, w] of x; any device.
-Tensor crop_top_left(const Tensor& x, int64_t h, int64_t w);
 
 }  // namespace pmsdsen::train

@@ -65,21 +65,7 @@ TEST(EvalCommand, ClearErrors) {
   }
 }
 
-TEST(EvalPredictor, PadsToMultiplesOf8AndCropsBack) {
-  Generator gen(1);
-  Tensor x = Tensor::empty({1, 2, 3, 5});
-  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(i + 1);
-  const Tensor padded = pad_bottom_right(x, 5, 3);
-  ASSERT_EQ(padded.shape(), (Shape{1, 2, 8, 8}));
-  const float* p = padded.data<float>();
-  EXPECT_EQ(p[0], 1.0f);                 // (c0, 0, 0)
-  EXPECT_EQ(p[1 * 8 + 4], 10.0f);        // (c0, 1, 4) = x[1 * 5 + 4] + 1
-  EXPECT_EQ(p[0 * 8 + 5], 0.0f);         // right padding
-  EXPECT_EQ(p[3 * 8 + 0], 0.0f);         // bottom padding
-  EXPECT_EQ(p[64 + 2 * 8 + 4], 30.0f);   // (c1, 2, 4) = x[15 + 14] + 1
-  const Tensor back = crop_top_left(padded, 3, 5);
-  EXPECT_EQ(back.to_vector<float>(), x.to_vector<float>());
-
+TEST(EvalPredictor, LogitsOfTheInputsOwnSize) {
   // The predictor gives logits of the input's own size.
   PMSDSEN model(PmsdsenConfig{19, Activation::GELU});
   model.eval();

@@ -47,11 +47,11 @@ TEST(TrainConfig, CityscapesNeedsARootAndSyntheticDoesNot) {
   }
   c.dataset = "synthetic";
   EXPECT_NO_THROW(resolve(c));
-  // Synthetic scenes 512 wide at the default 512-wide crop: scale 1 to 2.
+  // The data issue's preset for the synthetic scenes.
   const auto [lo, hi] = scale_range_values(c);
-  EXPECT_DOUBLE_EQ(lo, 1.0);
-  EXPECT_DOUBLE_EQ(hi, 2.0);
-  EXPECT_FALSE(jitter_on(c));
+  EXPECT_DOUBLE_EQ(lo, 0.75);
+  EXPECT_DOUBLE_EQ(hi, 1.5);
+  EXPECT_TRUE(jitter_on(c));
   EXPECT_DOUBLE_EQ(c.val_scale, 1.0);
 }
 
