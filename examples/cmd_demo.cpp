@@ -69,7 +69,7 @@ int run_demo(const std::vector<std::string>& argv) {
              {"val-scenes", "N", "synthetic validation scenes", "40"},
              {"crop", "WxH", "training crop", "128x64"},
              {"batch", "N", "crops per iteration", "8"},
-             {"lr", "X", "base learning rate (poly schedule)", "0.045"},
+             {"lr", "X", "base learning rate (poly schedule)", "0.1"},
              {"workers", "N", "loader threads (0: min(4, cores))", "0"}},
             argv);
   if (args.help_requested()) {
@@ -163,7 +163,8 @@ int run_demo(const std::vector<std::string>& argv) {
             << "  checkpoint   " << r.best_checkpoint << "  (best), " << r.last_checkpoint << " (last)\n"
             << "  log          " << (fs::path(out) / "log.jsonl").string() << "\n"
             << "evaluate again: pmsdsen eval --weights " << r.best_checkpoint
-            << " --dataset synthetic --split val\n";
+            << " --dataset synthetic --synthetic-size " << config.synthetic_width << "x" << config.synthetic_height
+            << " --synthetic-val " << config.synthetic_val << " --split val\n";
   return 0;
 }
 
