@@ -81,6 +81,11 @@ TEST(TrainLoop, ShortRunLearns) {
   // 8.90 over iterations 1-5 -> 3.35 over 56-60; mIoU 0.01% untrained -> 4.4% at 20 ->
   // 11.4% at 40 -> 14.0% at 60 (pixel accuracy 0.1% -> 55%); seed 3 instead of 7 gives
   // 16.2%. About 8 s of CPU time. Thresholds at about half the measured gains.
+#if defined(__SANITIZE_ADDRESS__)
+  // 100 s under AddressSanitizer, too much for CI's budget: the sanitizer run checks the
+  // same code paths through the shorter runs below, the optimised build checks learning.
+  GTEST_SKIP() << "learning is checked in the optimised build";
+#endif
   const std::string dir = temp_dir("learn");
   TrainConfig c = tiny(dir, 60);
   c.synthetic_train = 32;
