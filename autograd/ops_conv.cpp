@@ -1,15 +1,263 @@
-// Placeholder until the convolution kernels land: every entry point reports that it
-// is not implemented yet.
+// conv2d, conv_transpose2d and ECA's channel convolution. Three kernels serve all of
+// them, each on both backends (core/cpu/conv.h, cuda/conv.h): a convolution's forward,
+// its input gradient and its weight gradient. A transposed convolution is the input
+// gradient of the convolution with the same weight, and its gradients are that
+// convolution's forward and weight gradient.
 #include "autograd/ops_conv.h"
+
+#include "autograd/dispatch.h"
+#include "autograd/node.h"
+#include "core/cpu/conv.h"
+
+#ifdef PMSDSEN_WITH_CUDA
+#include "cuda/conv.h"
+#endif
 
 namespace pmsdsen::ops {
 
-Tensor conv2d(const Tensor&, const Tensor&, const Tensor&, const Conv2dOptions&) {
-  PMSDSEN_FAIL("conv2d: not implemented yet");
+using autograd::dispatch;
+using autograd::GradList;
+using autograd::Node;
+using autograd::record;
+
+namespace {
+
+// ---- the three kernels and the bias helpers, on either backend ----------------------
+
+// y [batch, out_channels, out_h, out_w] = conv(x, w) + b (b may be undefined).
+Tensor conv_forward(const ConvShape& s, const Tensor& x, const Tensor& w, const Tensor& b) {
+  Tensor y = Tensor::empty({s.batch, s.out_channels, s.out_h, s.out_w}, x.dtype(), x.device());
+  dispatch(
+      x, "conv2d",
+      [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        cpu::conv2d_forward<T>(s, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr,
+                               y.data<T>());
+      },
+      [&] {
+        PMSDSEN_IF_CUDA(cuda::conv2d_forward(s, x.data<float>(), w.data<float>(),
+                                             b.defined() ? b.data<float>() : nullptr,
+                                             y.data<float>()));
+      });
+  return y;
 }
-Tensor conv_transpose2d(const Tensor&, const Tensor&, const Tensor&, const ConvTranspose2dOptions&) {
-  PMSDSEN_FAIL("conv_transpose2d: not implemented yet");
+
+// The gradient of sum(conv(x, w) * gy) with respect to x: [batch, in_channels, in_h, in_w].
+Tensor conv_input_grad(const ConvShape& s, const Tensor& gy, const Tensor& w) {
+  Tensor gx = Tensor::empty({s.batch, s.in_channels, s.in_h, s.in_w}, gy.dtype(), gy.device());
+  dispatch(
+      gy, "conv2d backward",
+      [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        cpu::conv2d_backward_input<T>(s, gy.data<T>(), w.data<T>(), gx.data<T>());
+      },
+      [&] {
+        PMSDSEN_IF_CUDA(
+            cuda::conv2d_backward_input(s, gy.data<float>(), w.data<float>(), gx.data<float>()));
+      });
+  return gx;
 }
-Tensor channel_conv1d(const Tensor&, const Tensor&) { PMSDSEN_FAIL("channel_conv1d: not implemented yet"); }
+
+// ... and with respect to w (summed over the batch), shaped `w_shape`.
+Tensor conv_weight_grad(const ConvShape& s, const Tensor& gy, const Tensor& x, const Shape& w_shape) {
+  Tensor gw = Tensor::empty(w_shape, gy.dtype(), gy.device());
+  dispatch(
+      gy, "conv2d backward",
+      [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        cpu::conv2d_backward_weight<T>(s, gy.data<T>(), x.data<T>(), gw.data<T>());
+      },
+      [&] {
+        PMSDSEN_IF_CUDA(
+            cuda::conv2d_backward_weight(s, gy.data<float>(), x.data<float>(), gw.data<float>()));
+      });
+  return gw;
+}
+
+void add_bias(Tensor& y, const Tensor& b) {
+  const int64_t batch = y.size(0), channels = y.size(1), plane = y.size(2) * y.size(3);
+  dispatch(
+      y, "conv bias",
+      [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        cpu::conv_add_bias<T>(y.data<T>(), b.data<T>(), batch, channels, plane);
+      },
+      [&] {
+        PMSDSEN_IF_CUDA(cuda::conv_add_bias(y.data<float>(), b.data<float>(), batch, channels, plane));
+      });
+}
+
+Tensor bias_grad(const Tensor& gy) {
+  const int64_t batch = gy.size(0), channels = gy.size(1), plane = gy.size(2) * gy.size(3);
+  Tensor gb = Tensor::empty({channels}, gy.dtype(), gy.device());
+  dispatch(
+      gy, "conv bias backward",
+      [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        cpu::conv_bias_backward<T>(gy.data<T>(), batch, channels, plane, gb.data<T>());
+      },
+      [&] {
+        PMSDSEN_IF_CUDA(
+            cuda::conv_bias_backward(gy.data<float>(), batch, channels, plane, gb.data<float>()));
+      });
+  return gb;
+}
+
+enum class ChannelConv { Forward, InputGrad, WeightGrad };
+
+// ECA's channel convolution over x/gy `a` [N, C, 1, 1] with `b` the weight (Forward,
+// InputGrad) or x (WeightGrad).
+Tensor channel_conv_kernel(ChannelConv kind, const Tensor& a, const Tensor& b, const Shape& shape,
+                           int64_t k) {
+  const int64_t batch = a.size(0), channels = a.size(1);
+  Tensor out = Tensor::empty(shape, a.dtype(), a.device());
+  dispatch(
+      a, "channel_conv1d",
+      [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        const T *pa = a.data<T>(), *pb = b.data<T>();
+        T* po = out.data<T>();
+        switch (kind) {
+          case ChannelConv::Forward: return cpu::channel_conv1d_forward<T>(pa, pb, po, batch, channels, k);
+          case ChannelConv::InputGrad: return cpu::channel_conv1d_backward_input<T>(pa, pb, po, batch, channels, k);
+          case ChannelConv::WeightGrad: return cpu::channel_conv1d_backward_weight<T>(pa, pb, po, batch, channels, k);
+        }
+      },
+      [&] {
+        PMSDSEN_IF_CUDA({
+          const float *pa = a.data<float>(), *pb = b.data<float>();
+          float* po = out.data<float>();
+          switch (kind) {
+            case ChannelConv::Forward: return cuda::channel_conv1d_forward(pa, pb, po, batch, channels, k);
+            case ChannelConv::InputGrad: return cuda::channel_conv1d_backward_input(pa, pb, po, batch, channels, k);
+            case ChannelConv::WeightGrad: return cuda::channel_conv1d_backward_weight(pa, pb, po, batch, channels, k);
+          }
+        });
+      });
+  return out;
+}
+
+// ---- argument checks -------------------------------------------------------------------
+
+void check_operands(const char* op, const Tensor& x, const Tensor& w, const Tensor& b) {
+  check_defined(x, op, "x");
+  check_defined(w, op, "weight");
+  check_floating(x, op, "x");
+  check_same_device(x, w, op);
+  check_same_dtype(x, w, op);
+  check_dim(x, 4, op, "x");
+  check_dim(w, 4, op, "weight");
+  if (b.defined()) {
+    check_same_device(x, b, op);
+    check_same_dtype(x, b, op);
+  }
+}
+
+void check_bias(const char* op, const Tensor& b, int64_t channels) {
+  if (!b.defined()) return;
+  PMSDSEN_CHECK(b.dim() == 1 && b.size(0) == channels, op, ": bias must be [", channels,
+                "], got ", shape_str(b.shape()));
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
+  const char* op = "conv2d";
+  check_operands(op, x, weight, bias);
+  PMSDSEN_CHECK(o.stride >= 1 && o.dilation >= 1 && o.padding >= 0 && o.groups >= 1, op,
+                ": need stride >= 1, dilation >= 1, padding >= 0, groups >= 1; got stride ",
+                o.stride, ", padding ", o.padding, ", dilation ", o.dilation, ", groups ", o.groups);
+  ConvShape s;
+  s.batch = x.size(0);
+  s.in_channels = x.size(1);
+  s.in_h = x.size(2);
+  s.in_w = x.size(3);
+  s.out_channels = weight.size(0);
+  s.kernel_h = weight.size(2);
+  s.kernel_w = weight.size(3);
+  s.stride = o.stride;
+  s.padding = o.padding;
+  s.dilation = o.dilation;
+  s.groups = o.groups;
+  PMSDSEN_CHECK(s.in_channels % s.groups == 0 && s.out_channels % s.groups == 0 &&
+                    weight.size(1) * s.groups == s.in_channels && s.kernel_h >= 1 && s.kernel_w >= 1,
+                op, ": weight ", shape_str(weight.shape()), " does not fit x ", shape_str(x.shape()),
+                " with groups ", s.groups, " (expected [Cout, ", s.in_channels, "/", s.groups,
+                ", kh, kw] with Cout divisible by groups)");
+  check_bias(op, bias, s.out_channels);
+  s.out_h = conv_out_size(s.in_h, s.kernel_h, s.stride, s.padding, s.dilation);
+  s.out_w = conv_out_size(s.in_w, s.kernel_w, s.stride, s.padding, s.dilation);
+  PMSDSEN_CHECK(s.out_h >= 1 && s.out_w >= 1, op, ": x ", shape_str(x.shape()),
+                " is too small for a ", s.kernel_h, "x", s.kernel_w, " kernel with padding ",
+                s.padding, " and dilation ", s.dilation);
+
+  Tensor y = conv_forward(s, x, weight, bias);
+  Tensor sx = x.detach(), sw = weight.detach();
+  return record(op, y, {x, weight, bias}, [s, sx, sw](const Tensor& g, const Node& node) -> GradList {
+    return {node.needs_grad(0) ? conv_input_grad(s, g, sw) : Tensor(),
+            node.needs_grad(1) ? conv_weight_grad(s, g, sx, sw.shape()) : Tensor(),
+            node.needs_grad(2) ? bias_grad(g) : Tensor()};
+  });
+}
+
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                        const ConvTranspose2dOptions& o) {
+  const char* op = "conv_transpose2d";
+  check_operands(op, x, weight, bias);
+  PMSDSEN_CHECK(o.stride >= 1 && o.padding >= 0 && o.output_padding >= 0 &&
+                    o.output_padding < o.stride,
+                op, ": need stride >= 1, padding >= 0 and 0 <= output_padding < stride; got stride ",
+                o.stride, ", padding ", o.padding, ", output_padding ", o.output_padding);
+  PMSDSEN_CHECK(weight.size(0) == x.size(1) && weight.size(2) >= 1 && weight.size(3) >= 1, op,
+                ": weight ", shape_str(weight.shape()), " does not fit x ", shape_str(x.shape()),
+                " (expected [", x.size(1), ", Cout, kh, kw])");
+  // The convolution whose input gradient this is: its input is our output.
+  ConvShape s;
+  s.batch = x.size(0);
+  s.out_channels = x.size(1);
+  s.out_h = x.size(2);
+  s.out_w = x.size(3);
+  s.in_channels = weight.size(1);
+  s.kernel_h = weight.size(2);
+  s.kernel_w = weight.size(3);
+  s.stride = o.stride;
+  s.padding = o.padding;
+  s.in_h = (s.out_h - 1) * s.stride - 2 * s.padding + s.kernel_h + o.output_padding;
+  s.in_w = (s.out_w - 1) * s.stride - 2 * s.padding + s.kernel_w + o.output_padding;
+  check_bias(op, bias, s.in_channels);
+  PMSDSEN_CHECK(s.in_h >= 1 && s.in_w >= 1, op, ": output size ", s.in_h, "x", s.in_w,
+                " for x ", shape_str(x.shape()), " and weight ", shape_str(weight.shape()),
+                " is not positive");
+
+  Tensor y = conv_input_grad(s, x, weight);
+  if (bias.defined()) add_bias(y, bias);
+  Tensor sx = x.detach(), sw = weight.detach();
+  return record(op, y, {x, weight, bias}, [s, sx, sw](const Tensor& g, const Node& node) -> GradList {
+    return {node.needs_grad(0) ? conv_forward(s, g, sw, Tensor()) : Tensor(),
+            node.needs_grad(1) ? conv_weight_grad(s, sx, g, sw.shape()) : Tensor(),
+            node.needs_grad(2) ? bias_grad(g) : Tensor()};
+  });
+}
+
+Tensor channel_conv1d(const Tensor& x, const Tensor& weight) {
+  const char* op = "channel_conv1d";
+  check_defined(x, op, "x");
+  check_defined(weight, op, "weight");
+  check_floating(x, op, "x");
+  check_same_device(x, weight, op);
+  check_same_dtype(x, weight, op);
+  PMSDSEN_CHECK(x.dim() == 4 && x.size(2) == 1 && x.size(3) == 1, op,
+                ": x must be [N, C, 1, 1], got ", shape_str(x.shape()));
+  PMSDSEN_CHECK(weight.dim() == 3 && weight.size(0) == 1 && weight.size(1) == 1 &&
+                    weight.size(2) % 2 == 1,
+                op, ": weight must be [1, 1, k] with k odd, got ", shape_str(weight.shape()));
+  const int64_t k = weight.size(2);
+  Tensor y = channel_conv_kernel(ChannelConv::Forward, x, weight, x.shape(), k);
+  Tensor sx = x.detach(), sw = weight.detach();
+  return record(op, y, {x, weight}, [k, sx, sw](const Tensor& g, const Node& node) -> GradList {
+    return {node.needs_grad(0) ? channel_conv_kernel(ChannelConv::InputGrad, g, sw, sx.shape(), k) : Tensor(),
+            node.needs_grad(1) ? channel_conv_kernel(ChannelConv::WeightGrad, g, sx, sw.shape(), k) : Tensor()};
+  });
+}
 
 }  // namespace pmsdsen::ops

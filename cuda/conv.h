@@ -1,0 +1,36 @@
+#pragma once
+// CUDA convolution kernels (float32, device pointers, queued on the library stream, no
+// synchronisation). Mirrors core/cpu/conv.h; the entry points pick their path inside:
+//   1x1 stride 1            cuBLAS strided-batched products, no column matrix
+//   depthwise 3x3 stride 1  shared-memory tiles (conv_depthwise.cu)
+//   everything else         im2col + cuBLAS (col2im as a gather for input gradients)
+// Weight and bias gradients are reduced in a fixed order: bit-identical run to run.
+#include <cstdint>
+
+#include "core/conv_math.h"
+
+namespace pmsdsen::cuda {
+
+void conv2d_forward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y);
+void conv2d_backward_input(const ConvShape& s, const float* gy, const float* w, float* gx);
+void conv2d_backward_weight(const ConvShape& s, const float* gy, const float* x, float* gw);
+void conv_add_bias(float* y, const float* bias, int64_t batch, int64_t channels, int64_t plane);
+void conv_bias_backward(const float* gy, int64_t batch, int64_t channels, int64_t plane, float* gb);
+
+void depthwise3x3_forward(const ConvShape& s, const float* x, const float* w, const float* bias,
+                          float* y);
+void depthwise3x3_backward_input(const ConvShape& s, const float* gy, const float* w, float* gx);
+void depthwise3x3_backward_weight(const ConvShape& s, const float* gy, const float* x, float* gw);
+
+// One sample, one group (x at the group's first channel), as cpu::im2col / cpu::col2im.
+void im2col(const ConvShape& s, const float* x, float* col);
+void col2im(const ConvShape& s, const float* col, float* x);
+
+void channel_conv1d_forward(const float* x, const float* w, float* y, int64_t batch,
+                            int64_t channels, int64_t k);
+void channel_conv1d_backward_input(const float* gy, const float* w, float* gx, int64_t batch,
+                                   int64_t channels, int64_t k);
+void channel_conv1d_backward_weight(const float* gy, const float* x, float* gw, int64_t batch,
+                                    int64_t channels, int64_t k);
+
+}  // namespace pmsdsen::cuda
