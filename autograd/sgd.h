@@ -1,13 +1,19 @@
 #pragma once
 // SGD with momentum and weight decay, PyTorch semantics (dampening 0, no Nesterov):
 //   d = grad + weight_decay * p;  buf = d (first step) or momentum * buf + d;  p -= lr * buf.
-// Parameters without a gradient are skipped, as PyTorch does. On CUDA one fused kernel
-// updates every parameter.
+// Parameters without a gradient are skipped, as PyTorch does; a momentum buffer is created
+// on a parameter's first step (none with momentum 0). On CUDA one fused kernel updates
+// every parameter; CPU parameters (float32 or float64) are updated by one parallel loop.
+#include <memory>
 #include <vector>
 
 #include "core/tensor.h"
 
 namespace pmsdsen {
+
+namespace cuda {
+class FusedSgd;
+}
 
 struct SgdOptions {
   double momentum = 0.9;
@@ -30,6 +36,7 @@ class Sgd {
   std::vector<Tensor> params_;
   std::vector<Tensor> buffers_;
   SgdOptions options_;
+  std::shared_ptr<cuda::FusedSgd> fused_;  // created on the first step with CUDA parameters
 };
 
 }  // namespace pmsdsen

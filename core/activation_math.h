@@ -1,0 +1,47 @@
+#pragma once
+// Activation formulas and their derivatives, shared by the CPU and CUDA kernels.
+// Each matches PyTorch's kernel (same expression, same branch at 0).
+#include "core/scalar_math.h"
+
+namespace pmsdsen::hd {
+
+// GELU, exact: 0.5 x (1 + erf(x / sqrt 2)).
+template <class T>
+PMSDSEN_HD T gelu(T x) {
+  return x * T(0.5) * (T(1) + erf_(x * T(0.70710678118654752440)));
+}
+
+// d/dx GELU = Phi(x) + x phi(x).
+template <class T>
+PMSDSEN_HD T gelu_grad(T x) {
+  const T cdf = T(0.5) * (T(1) + erf_(x * T(0.70710678118654752440)));
+  const T pdf = exp_(T(-0.5) * x * x) * T(0.39894228040143267794);  // 1 / sqrt(2 pi)
+  return cdf + x * pdf;
+}
+
+// LeakyReLU and PReLU: the slope applies where x <= 0 (PyTorch: x > 0 ? x : a x).
+template <class T>
+PMSDSEN_HD T leaky(T x, T slope) {
+  return x > T(0) ? x : x * slope;
+}
+template <class T>
+PMSDSEN_HD T leaky_grad(T x, T slope) {
+  return x > T(0) ? T(1) : slope;
+}
+// d/dslope of PReLU.
+template <class T>
+PMSDSEN_HD T prelu_slope_grad(T x) {
+  return x > T(0) ? T(0) : x;
+}
+
+template <class T>
+PMSDSEN_HD T sigmoid(T x) {
+  return T(1) / (T(1) + exp_(-x));
+}
+// In terms of the output y = sigmoid(x).
+template <class T>
+PMSDSEN_HD T sigmoid_grad_from_output(T y) {
+  return (T(1) - y) * y;
+}
+
+}  // namespace pmsdsen::hd

@@ -1,0 +1,146 @@
+#include "cuda/activation.h"
+
+#include "core/activation_math.h"
+#include "core/allocator.h"
+#include "cuda/channel_reduce.cuh"
+#include "cuda/elementwise.cuh"
+#include "cuda/reduce.cuh"
+
+namespace pmsdsen::cuda {
+namespace {
+
+struct Gelu {
+  __device__ float operator()(float x) const { return hd::gelu(x); }
+};
+struct GeluGrad {
+  __device__ float operator()(float g, float x) const { return g * hd::gelu_grad(x); }
+};
+struct Leaky {
+  float slope;
+  __device__ float operator()(float x) const { return hd::leaky(x, slope); }
+};
+struct LeakyGrad {
+  float slope;
+  __device__ float operator()(float g, float x) const { return g * hd::leaky_grad(x, slope); }
+};
+struct Sigmoid {
+  __device__ float operator()(float x) const { return hd::sigmoid(x); }
+};
+struct SigmoidGrad {
+  __device__ float operator()(float g, float y) const { return g * hd::sigmoid_grad_from_output(y); }
+};
+
+struct PreluOp {
+  const float* slope;
+  int64_t count;
+  __device__ Leaky channel(int64_t c) const { return {slope[count == 1 ? 0 : c]}; }
+};
+struct PreluGradOp {
+  const float* slope;
+  int64_t count;
+  __device__ LeakyGrad channel(int64_t c) const { return {slope[count == 1 ? 0 : c]}; }
+};
+
+// Per piece of a channel: sum of gy * d(prelu)/d(slope).
+__global__ void __launch_bounds__(kReduceThreads)
+prelu_slope_partials_kernel(const float* __restrict__ gy, const float* __restrict__ x, int64_t C, int64_t S,
+                            int64_t pieces, float* __restrict__ partial) {
+  const PieceRange r = piece_of_block(C, S, pieces);
+  float acc = 0.f;
+  for (int i = threadIdx.x; i < r.len; i += kReduceThreads)
+    acc += gy[r.offset + i] * hd::prelu_slope_grad(x[r.offset + i]);
+  acc = block_sum(acc);
+  if (threadIdx.x == 0) partial[blockIdx.y * gridDim.x + blockIdx.x] = acc;
+}
+
+// Block b sums partial[b * count .. (b + 1) * count) in a fixed order into out[b].
+__global__ void __launch_bounds__(kReduceThreads)
+sum_rows_kernel(const float* __restrict__ partial, int64_t count, float* __restrict__ out) {
+  const float* row = partial + blockIdx.x * count;
+  double acc = 0.0;
+  for (int64_t j = threadIdx.x; j < count; j += blockDim.x) acc += row[j];
+  acc = block_sum(acc);
+  if (threadIdx.x == 0) out[blockIdx.x] = static_cast<float>(acc);
+}
+
+__global__ void softmax_groups_forward_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t total,
+                                              int64_t G, int64_t CS) {
+  PMSDSEN_GRID_STRIDE(i, total) {
+    const int64_t base = (i / CS) * G * CS + i % CS;
+    float m = x[base];
+    for (int64_t g = 1; g < G; ++g) m = fmaxf(m, x[base + g * CS]);
+    float sum = 0.f;
+    for (int64_t g = 0; g < G; ++g) sum += expf(x[base + g * CS] - m);
+    const float inv = 1.f / sum;
+    for (int64_t g = 0; g < G; ++g) y[base + g * CS] = expf(x[base + g * CS] - m) * inv;
+  }
+}
+
+__global__ void softmax_groups_backward_kernel(const float* __restrict__ gy, const float* __restrict__ y,
+                                               float* __restrict__ gx, int64_t total, int64_t G, int64_t CS) {
+  PMSDSEN_GRID_STRIDE(i, total) {
+    const int64_t base = (i / CS) * G * CS + i % CS;
+    float dot = 0.f;
+    for (int64_t g = 0; g < G; ++g) dot += y[base + g * CS] * gy[base + g * CS];
+    for (int64_t g = 0; g < G; ++g) {
+      const int64_t j = base + g * CS;
+      gx[j] = y[j] * (gy[j] - dot);
+    }
+  }
+}
+
+}  // namespace
+
+void gelu_forward(const float* x, float* y, int64_t n) { flat_map(x, y, n, Gelu{}); }
+void gelu_backward(const float* gy, const float* x, float* gx, int64_t n) { flat_map(gy, x, gx, n, GeluGrad{}); }
+void leaky_relu_forward(const float* x, float slope, float* y, int64_t n) { flat_map(x, y, n, Leaky{slope}); }
+void leaky_relu_backward(const float* gy, const float* x, float slope, float* gx, int64_t n) {
+  flat_map(gy, x, gx, n, LeakyGrad{slope});
+}
+void sigmoid_forward(const float* x, float* y, int64_t n) { flat_map(x, y, n, Sigmoid{}); }
+void sigmoid_backward(const float* gy, const float* y, float* gx, int64_t n) {
+  flat_map(gy, y, gx, n, SigmoidGrad{});
+}
+
+void prelu_forward(const float* x, const float* slope, int64_t slope_count, float* y, int64_t N, int64_t C,
+                   int64_t S) {
+  channel_map(x, y, N * C, C, S, PreluOp{slope, slope_count});
+}
+
+void prelu_backward(const float* gy, const float* x, const float* slope, int64_t slope_count, float* gx,
+                    float* gslope, int64_t N, int64_t C, int64_t S) {
+  if (gx) channel_map(gy, x, gx, N * C, C, S, PreluGradOp{slope, slope_count});
+  if (!gslope || C == 0) return;
+  const ChannelPieces pieces(N, C, S);
+  if (pieces.per_channel == 0) {
+    PMSDSEN_CUDA_CHECK(cudaMemsetAsync(gslope, 0, slope_count * sizeof(float), cuda_env::stream()));
+    return;
+  }
+  const size_t bytes = pieces.count() * sizeof(float);
+  float* partial = static_cast<float*>(allocate(bytes, Device::cuda()));
+  prelu_slope_partials_kernel<<<pieces.grid(), kReduceThreads, 0, cuda_env::stream()>>>(gy, x, C, S, pieces.pieces,
+                                                                                       partial);
+  PMSDSEN_CUDA_CHECK_LAUNCH();
+  // Per channel, or all channels into the one shared slope.
+  const unsigned rows = slope_count == 1 ? 1u : static_cast<unsigned>(C);
+  sum_rows_kernel<<<rows, kReduceThreads, 0, cuda_env::stream()>>>(partial, pieces.count() / rows, gslope);
+  PMSDSEN_CUDA_CHECK_LAUNCH();
+  deallocate(partial, bytes, Device::cuda());
+}
+
+void softmax_groups_forward(const float* x, float* y, int64_t N, int64_t G, int64_t C, int64_t S) {
+  const int64_t total = N * C * S;
+  if (total == 0) return;
+  softmax_groups_forward_kernel<<<grid_for(total), kThreads, 0, cuda_env::stream()>>>(x, y, total, G, C * S);
+  PMSDSEN_CUDA_CHECK_LAUNCH();
+}
+
+void softmax_groups_backward(const float* gy, const float* y, float* gx, int64_t N, int64_t G, int64_t C,
+                             int64_t S) {
+  const int64_t total = N * C * S;
+  if (total == 0) return;
+  softmax_groups_backward_kernel<<<grid_for(total), kThreads, 0, cuda_env::stream()>>>(gy, y, gx, total, G, C * S);
+  PMSDSEN_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace pmsdsen::cuda

@@ -1,0 +1,23 @@
+#pragma once
+// CUDA kernels of the activations and of the softmax across channel groups (float32,
+// device pointers). Mirrors core/cpu/activation.h; the formulas are shared
+// (core/activation_math.h).
+#include <cstdint>
+
+namespace pmsdsen::cuda {
+
+void gelu_forward(const float* x, float* y, int64_t n);
+void gelu_backward(const float* gy, const float* x, float* gx, int64_t n);
+void leaky_relu_forward(const float* x, float slope, float* y, int64_t n);
+void leaky_relu_backward(const float* gy, const float* x, float slope, float* gx, int64_t n);
+void sigmoid_forward(const float* x, float* y, int64_t n);
+void sigmoid_backward(const float* gy, const float* y, float* gx, int64_t n);
+void prelu_forward(const float* x, const float* slope, int64_t slope_count, float* y, int64_t N,
+                   int64_t C, int64_t S);
+void prelu_backward(const float* gy, const float* x, const float* slope, int64_t slope_count,
+                    float* gx, float* gslope, int64_t N, int64_t C, int64_t S);
+void softmax_groups_forward(const float* x, float* y, int64_t N, int64_t G, int64_t C, int64_t S);
+void softmax_groups_backward(const float* gy, const float* y, float* gx, int64_t N, int64_t G,
+                             int64_t C, int64_t S);
+
+}  // namespace pmsdsen::cuda

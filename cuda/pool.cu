@@ -1,0 +1,180 @@
+#include "cuda/pool.h"
+
+#include <cfloat>
+
+#include "core/pool_math.h"
+#include "core/scalar_math.h"
+#include "cuda/launch.cuh"
+#include "cuda/reduce.cuh"
+
+namespace pmsdsen::cuda {
+namespace {
+
+// Grid over (positions of a plane) x (planes); kernels loop over planes beyond 65535.
+dim3 position_grid(int64_t positions, int64_t planes) {
+  return dim3(static_cast<unsigned>((positions + kThreads - 1) / kThreads),
+              static_cast<unsigned>(std::min<int64_t>(planes, 65535)));
+}
+
+#define PMSDSEN_FOR_PLANES(plane, planes) \
+  for (int64_t plane = blockIdx.y; plane < (planes); plane += gridDim.y)
+
+__global__ void avg_forward_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t planes, int H,
+                                   int W, int OH, int OW, int k, int s, int p) {
+  const int pos = blockIdx.x * blockDim.x + threadIdx.x;
+  if (pos >= OH * OW) return;
+  const int oh = pos / OW, ow = pos % OW;
+  int h0, h1, dh, w0, w1, dw;
+  hd::avg_pool_window(oh, k, s, p, H, h0, h1, dh);
+  hd::avg_pool_window(ow, k, s, p, W, w0, w1, dw);
+  const float divisor = static_cast<float>(dh * dw);
+  PMSDSEN_FOR_PLANES(plane, planes) {
+    const float* xp = x + plane * H * W;
+    float acc = 0.f;
+    for (int h = h0; h < h1; ++h)
+      for (int w = w0; w < w1; ++w) acc += xp[h * W + w];
+    y[plane * OH * OW + pos] = acc / divisor;
+  }
+}
+
+__global__ void avg_backward_kernel(const float* __restrict__ gy, float* __restrict__ gx, int64_t planes, int H,
+                                    int W, int OH, int OW, int k, int s, int p) {
+  const int pos = blockIdx.x * blockDim.x + threadIdx.x;
+  if (pos >= H * W) return;
+  const int h = pos / W, w = pos % W;
+  int oh0, oh1, ow0, ow1;
+  hd::pool_windows_containing(h, k, s, p, OH, oh0, oh1);
+  hd::pool_windows_containing(w, k, s, p, OW, ow0, ow1);
+  PMSDSEN_FOR_PLANES(plane, planes) {
+    const float* g = gy + plane * OH * OW;
+    float acc = 0.f;
+    for (int oh = oh0; oh < oh1; ++oh) {
+      int a, b, dh;
+      hd::avg_pool_window(oh, k, s, p, H, a, b, dh);
+      for (int ow = ow0; ow < ow1; ++ow) {
+        int c, d, dw;
+        hd::avg_pool_window(ow, k, s, p, W, c, d, dw);
+        acc += g[oh * OW + ow] / static_cast<float>(dh * dw);
+      }
+    }
+    gx[plane * H * W + pos] = acc;
+  }
+}
+
+__global__ void max_forward_kernel(const float* __restrict__ x, float* __restrict__ y, int32_t* __restrict__ index,
+                                   int64_t planes, int H, int W, int OH, int OW, int k, int s, int p) {
+  const int pos = blockIdx.x * blockDim.x + threadIdx.x;
+  if (pos >= OH * OW) return;
+  const int oh = pos / OW, ow = pos % OW;
+  int h0, h1, w0, w1;
+  hd::max_pool_window(oh, k, s, p, H, h0, h1);
+  hd::max_pool_window(ow, k, s, p, W, w0, w1);
+  PMSDSEN_FOR_PLANES(plane, planes) {
+    const float* xp = x + plane * H * W;
+    float m = -INFINITY;
+    int best = h0 * W + w0;
+    for (int h = h0; h < h1; ++h)
+      for (int w = w0; w < w1; ++w) {
+        const float v = xp[h * W + w];
+        if (v > m || hd::isnan_(v)) {
+          m = v;
+          best = h * W + w;
+        }
+      }
+    y[plane * OH * OW + pos] = m;
+    index[plane * OH * OW + pos] = best;
+  }
+}
+
+__global__ void max_backward_kernel(const float* __restrict__ gy, const int32_t* __restrict__ index,
+                                    float* __restrict__ gx, int64_t planes, int H, int W, int OH, int OW, int k,
+                                    int s, int p) {
+  const int pos = blockIdx.x * blockDim.x + threadIdx.x;
+  if (pos >= H * W) return;
+  const int h = pos / W, w = pos % W;
+  int oh0, oh1, ow0, ow1;
+  hd::pool_windows_containing(h, k, s, p, OH, oh0, oh1);
+  hd::pool_windows_containing(w, k, s, p, OW, ow0, ow1);
+  PMSDSEN_FOR_PLANES(plane, planes) {
+    const float* g = gy + plane * OH * OW;
+    const int32_t* idx = index + plane * OH * OW;
+    float acc = 0.f;
+    for (int oh = oh0; oh < oh1; ++oh)
+      for (int ow = ow0; ow < ow1; ++ow)
+        if (idx[oh * OW + ow] == pos) acc += g[oh * OW + ow];
+    gx[plane * H * W + pos] = acc;
+  }
+}
+
+constexpr int kPlaneThreads = 512;
+
+// One block per plane: a fixed-order sum, so the mean is reproducible.
+__global__ void __launch_bounds__(kPlaneThreads)
+global_avg_forward_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t S) {
+  const float* xp = x + static_cast<int64_t>(blockIdx.x) * S;
+  float acc = 0.f;
+  for (int64_t i = threadIdx.x; i < S; i += blockDim.x) acc += xp[i];
+  acc = block_sum(acc);
+  if (threadIdx.x == 0) y[blockIdx.x] = acc / static_cast<float>(S);
+}
+
+__global__ void global_avg_backward_kernel(const float* __restrict__ gy, float* __restrict__ gx, int64_t planes,
+                                           int64_t S) {
+  PMSDSEN_FOR_PLANES(plane, planes) {
+    const float v = gy[plane] / static_cast<float>(S);
+    for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < S;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+      gx[plane * S + i] = v;
+  }
+}
+
+}  // namespace
+
+void avg_pool2d_forward(const float* x, float* y, int64_t planes, int H, int W, int OH, int OW, int k, int s,
+                        int p) {
+  if (planes == 0) return;
+  avg_forward_kernel<<<position_grid(OH * OW, planes), kThreads, 0, cuda_env::stream()>>>(x, y, planes, H, W, OH,
+                                                                                          OW, k, s, p);
+  PMSDSEN_CUDA_CHECK_LAUNCH();
+}
+
+void avg_pool2d_backward(const float* gy, float* gx, int64_t planes, int H, int W, int OH, int OW, int k, int s,
+                         int p) {
+  if (planes == 0) return;
+  avg_backward_kernel<<<position_grid(H * W, planes), kThreads, 0, cuda_env::stream()>>>(gy, gx, planes, H, W, OH,
+                                                                                         OW, k, s, p);
+  PMSDSEN_CUDA_CHECK_LAUNCH();
+}
+
+void max_pool2d_forward(const float* x, float* y, int32_t* index, int64_t planes, int H, int W, int OH, int OW,
+                        int k, int s, int p) {
+  if (planes == 0) return;
+  max_forward_kernel<<<position_grid(OH * OW, planes), kThreads, 0, cuda_env::stream()>>>(x, y, index, planes, H,
+                                                                                          W, OH, OW, k, s, p);
+  PMSDSEN_CUDA_CHECK_LAUNCH();
+}
+
+void max_pool2d_backward(const float* gy, const int32_t* index, float* gx, int64_t planes, int H, int W, int OH,
+                         int OW, int k, int s, int p) {
+  if (planes == 0) return;
+  max_backward_kernel<<<position_grid(H * W, planes), kThreads, 0, cuda_env::stream()>>>(gy, index, gx, planes, H,
+                                                                                         W, OH, OW, k, s, p);
+  PMSDSEN_CUDA_CHECK_LAUNCH();
+}
+
+void global_avg_pool_forward(const float* x, float* y, int64_t planes, int64_t S) {
+  if (planes == 0) return;
+  PMSDSEN_CHECK(planes <= 0x7fffffff, "global_avg_pool: too many planes (", planes, ")");
+  global_avg_forward_kernel<<<static_cast<unsigned>(planes), kPlaneThreads, 0, cuda_env::stream()>>>(x, y, S);
+  PMSDSEN_CUDA_CHECK_LAUNCH();
+}
+
+void global_avg_pool_backward(const float* gy, float* gx, int64_t planes, int64_t S) {
+  if (planes == 0) return;
+  const dim3 grid(static_cast<unsigned>(std::min<int64_t>((S + kThreads - 1) / kThreads, 1024)),
+                  static_cast<unsigned>(std::min<int64_t>(planes, 65535)));
+  global_avg_backward_kernel<<<grid, kThreads, 0, cuda_env::stream()>>>(gy, gx, planes, S);
+  PMSDSEN_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace pmsdsen::cuda
