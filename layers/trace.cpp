@@ -1,0 +1,44 @@
+#include "layers/trace.h"
+
+#include "layers/conv.h"
+
+namespace pmsdsen {
+namespace {
+thread_local LayerTrace* active_trace = nullptr;
+
+void collect(const Module& m, const std::string& name,
+             std::vector<std::pair<const Module*, std::string>>& out) {
+  out.emplace_back(&m, name);
+  for (const auto& [child_name, child] : m.children())
+    collect(*child, name.empty() ? child_name : name + "." + child_name, out);
+}
+}  // namespace
+
+LayerTrace::LayerTrace() : previous_(active_trace) { active_trace = this; }
+LayerTrace::~LayerTrace() { active_trace = previous_; }
+LayerTrace* LayerTrace::active() { return active_trace; }
+
+void LayerTrace::record(const Module* module, const Shape& input, const Shape& output) {
+  entries_.push_back({module, input, output});
+}
+
+int64_t layer_macs(const Module& module, const Shape& input, const Shape& output) {
+  if (auto* c = dynamic_cast<const Conv2d*>(&module)) {
+    const Conv2dSpec& s = c->spec();
+    return shape_numel(output) * (s.in_channels / s.groups) * s.kernel * s.kernel;
+  }
+  if (auto* t = dynamic_cast<const ConvTranspose2d*>(&module)) {
+    const ConvTranspose2dSpec& s = t->spec();
+    return shape_numel(input) * s.out_channels * s.kernel * s.kernel;
+  }
+  if (auto* e = dynamic_cast<const ChannelConv1d*>(&module)) return shape_numel(output) * e->kernel();
+  return 0;
+}
+
+std::vector<std::pair<const Module*, std::string>> named_modules(const Module& root) {
+  std::vector<std::pair<const Module*, std::string>> out;
+  collect(root, "", out);
+  return out;
+}
+
+}  // namespace pmsdsen

@@ -1,0 +1,32 @@
+#pragma once
+// The local-detail branch of a PMSDSE unit.
+//   LDIBasic(cin, cout): h = ceil(cout/2); a = compress(x) (1x1 CBA to h, no bias);
+//                        concat[a, process(a)] with process a depthwise 3x3 CBA.
+//   LDI(ch):             conv(x) + x, conv = Sequential(LDIBasic, ECA, LDIBasic).
+#include "core/rng.h"
+#include "layers/activation.h"
+#include "layers/sequential.h"
+
+namespace pmsdsen {
+
+class LDIBasic : public Module {
+ public:
+  LDIBasic(int64_t cin, int64_t cout, Activation act, Generator& gen);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "LDIBasic"; }
+
+ private:
+  std::shared_ptr<Sequential> compress_, process_;
+};
+
+class LDI : public Module {
+ public:
+  LDI(int64_t channels, Activation act, Generator& gen);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "LDI"; }
+
+ private:
+  std::shared_ptr<Sequential> conv_;
+};
+
+}  // namespace pmsdsen

@@ -1,0 +1,57 @@
+#include "models/mslri.h"
+
+#include "autograd/ops_basic.h"
+#include "layers/eca.h"
+#include "models/conv_bn.h"
+
+namespace pmsdsen {
+
+LRMS::LRMS(int64_t dim, Generator& gen) : dim_(dim) {
+  PMSDSEN_CHECK(dim % 4 == 0, "LRMS: width ", dim, " is not divisible by 4");
+  const int64_t c = dim / 4;
+  for (int64_t i = 1; i <= 4; ++i)
+    branch_[i - 1] = register_module("x" + std::to_string(i),
+                                     conv_bn({c, c, 3, 1, i, i, c, true}, Activation::GELU, gen));
+  head_ = register_module("head", conv_bn({dim, dim, 1, 1, 0, 1, 1, true}, Activation::GELU, gen));
+  tail_ = register_module("tail", conv_bn({dim, dim, 1, 1, 0, 1, 1, true}, std::nullopt, gen));
+  tail_act_ = register_module("tail_act", make_activation(Activation::GELU, dim));
+}
+
+Tensor LRMS::forward(const Tensor& x) {
+  const int64_t c = dim_ / 4;
+  std::vector<Tensor> ys;
+  {
+    Tensor t = head_->forward(x);
+    for (int64_t i = 0; i < 4; ++i) {
+      Tensor piece = ops::slice_channels(t, i * c, c);
+      ys.push_back(branch_[i]->forward(i == 0 ? piece : piece + ys.back()));
+    }
+  }
+  Tensor cat = ops::concat_channels(ys);
+  ys.clear();
+  return tail_act_->forward(tail_->forward(cat) + x);
+}
+
+MSLRIBasic::MSLRIBasic(int64_t cin, int64_t cout, Activation act, Generator& gen) : cout_(cout) {
+  const int64_t h = (cout + 1) / 2;
+  conv_ = register_module("conv", conv_bn({cin, h, 1, 1, 0, 1, 1, true}, act, gen));
+  lrms_ = register_module("LRMS", std::make_shared<LRMS>(h, gen));
+}
+
+Tensor MSLRIBasic::forward(const Tensor& x) {
+  Tensor a = conv_->forward(x);
+  Tensor b = lrms_->forward(a);
+  Tensor y = ops::concat_channels({a, b});
+  return y.size(1) == cout_ ? y : ops::slice_channels(y, 0, cout_);
+}
+
+MSLRI::MSLRI(int64_t channels, Activation act, Generator& gen) {
+  conv_ = register_module("conv", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
+                                      std::make_shared<MSLRIBasic>(channels, channels, act, gen),
+                                      std::make_shared<ECA>(channels, gen),
+                                      std::make_shared<MSLRIBasic>(channels, channels, act, gen)}));
+}
+
+Tensor MSLRI::forward(const Tensor& x) { return conv_->forward(x) + x; }
+
+}  // namespace pmsdsen

@@ -1,0 +1,33 @@
+#include "models/pmsdse.h"
+
+#include "autograd/ops_basic.h"
+#include "layers/eca.h"
+#include "models/conv_bn.h"
+#include "models/ldi.h"
+#include "models/mslri.h"
+
+namespace pmsdsen {
+
+PMSDSE::PMSDSE(int64_t ch, Activation act, Generator& gen) {
+  ldi_ = register_module("LDI", std::make_shared<LDI>(ch, act, gen));
+  mslri_ = register_module("MSLRI", std::make_shared<MSLRI>(ch, act, gen));
+  attn_ = register_module("Attn", std::make_shared<ECA>(ch, gen));
+  bn_act_ = register_module("bn_act", bn_act(ch, act));
+  conv1x1_ = register_module("conv1x1", conv_bn({ch, ch, 1, 1, 0, 1, 1, true}, std::nullopt, gen));
+  attn_output_ = register_module("Attn_output", std::make_shared<ECA>(ch, gen));
+  entry_bn_act_ = register_module("entry_bn_act", bn_act(ch, act));
+  act_out_ = register_module("act_out", make_activation(act, ch));
+}
+
+Tensor PMSDSE::forward(const Tensor& x) {
+  Tensor y;
+  {
+    Tensor e = entry_bn_act_->forward(x);
+    y = ldi_->forward(e) + mslri_->forward(e);
+    y = y + attn_->forward(e);
+  }
+  y = attn_output_->forward(conv1x1_->forward(bn_act_->forward(y)));
+  return act_out_->forward(y + x);
+}
+
+}  // namespace pmsdsen
