@@ -15,6 +15,10 @@ std::string utc_now();
 // {"command", "device", "device_type", "date", "threads", "cache_bytes", "build": {...}}
 nlohmann::json run_header(const std::string& command, const DeviceInfo& info);
 
+// A warning when the machine is busy with other work (load average above half the
+// threads), else "". CPU timings are only meaningful on a quiet machine.
+std::string load_warning();
+
 // Writes the JSON (indented) atomically; a no-op for an empty path.
 void write_json(const std::string& path, const nlohmann::json& j);
 

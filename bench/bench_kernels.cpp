@@ -24,9 +24,12 @@ double num(const nlohmann::json& r, const char* key) {
 }
 
 std::string shape_cell(const nlohmann::json& r) {
+  if (r.contains("elements")) return str(r["elements"].get<int64_t>(), " elements");
   return str(r.value("batch", 0), "x", r.value("channels", 0), "x", r.value("height", 0), "x",
              r.value("width", 0));
 }
+
+std::string gbps_cell(double v) { return fixed(v, v >= 100 ? 0 : v >= 1 ? 1 : 2); }
 
 Table kernel_table(bool cuda) {
   std::vector<Column> cols = {{"kernel", 24, true}, {"where", 30, true}, {"NxCxHxW", 16, true},
@@ -41,7 +44,7 @@ Table kernel_table(bool cuda) {
 
 void print_row(const Table& table, const nlohmann::json& r, bool cuda) {
   std::vector<std::string> cells = {r.value("name", ""), r.value("where", ""), shape_cell(r),
-                                    ms_cell(num(r, "ms")), fixed(num(r, "gbps"), 0),
+                                    ms_cell(num(r, "ms")), gbps_cell(num(r, "gbps")),
                                     fixed(100.0 * num(r, "copy_fraction"), 0)};
   if (cuda) {
     cells.push_back(ms_cell(num(r, "cudnn_ms")));
@@ -122,6 +125,7 @@ int run(const std::vector<std::string>& argv) {
   const DeviceInfo info = device_info(device);
   nlohmann::json out = run_header("bench kernels", info);
   std::cout << "device: " << info.description << "\n";
+  if (device.is_cpu() && !load_warning().empty()) std::cout << load_warning() << "\n";
   const CopyBandwidth copy = measure_copy_bandwidth(device, timer_defaults(device, false));
   std::cout << "copy bandwidth: " << fixed(copy.gbps, 1) << " GB/s (read + write, "
             << (copy.bytes >> 20) << " MiB copy, median " << ms_cell(copy.ms.median) << " ms)\n";

@@ -111,10 +111,13 @@ nlohmann::json describe(const KernelBench& b) {
   r["pass"] = b.pass;
   r["where"] = b.where;
   r["input"] = b.config.str();
-  r["batch"] = b.shape.size() > 0 ? b.shape[0] : 0;
-  r["channels"] = b.shape.size() > 1 ? b.shape[1] : 0;
-  r["height"] = b.shape.size() > 2 ? b.shape[2] : 0;
-  r["width"] = b.shape.size() > 3 ? b.shape[3] : 0;
+  // NCHW for feature maps; otherwise (the SGD step's parameter list) zeros and a count.
+  const bool nchw = b.shape.size() == 4;
+  r["batch"] = nchw ? b.shape[0] : 0;
+  r["channels"] = nchw ? b.shape[1] : 0;
+  r["height"] = nchw ? b.shape[2] : 0;
+  r["width"] = nchw ? b.shape[3] : 0;
+  if (!nchw) r["elements"] = shape_numel(b.shape);
   r["shape"] = b.detail;
   r["bytes"] = b.bytes;
   r["flops"] = b.flops;

@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# Everything on a GPU machine in one script: build for the device's architecture, the
+# whole test suite, compute-sanitizer (memcheck) over the CUDA tests, both benchmarks,
+# the PyTorch baseline, and a summary table. Each step logs to OUTDIR/<step>.log; a
+# failing step is reported and the script goes on with the next where that makes sense.
+#
+#   bench/run_gpu.sh OUTDIR [--steps LIST] [--pack DIR] [--arch SM] [--quick]
+#
+#   --steps LIST  comma-separated subset, in this order (default: all):
+#                 env,deps,build,tests,sanitize,kernels,model,torch,cpu,summary
+#   --pack DIR    at the end, copy the summary, the JSON files and one archive of all logs
+#                 into DIR (at most 8 files: what a lent machine's $OUT brings back)
+#   --arch SM     CUDA architecture to build (default: the GPU's, from nvidia-smi; else 90)
+#   --quick       shorter benchmarks (kernels --quick, no sanitizer pass over the bench)
+#
+# A lent machine runs one command for at most 10 minutes, so run it in three calls (the
+# machine keeps the build between calls made within its warm time), e.g.:
+#   bench/run_gpu.sh /tmp/gpu --steps env,deps,build
+#   bench/run_gpu.sh /tmp/gpu --steps tests,sanitize --pack $OUT
+#   bench/run_gpu.sh /tmp/gpu --steps kernels,model,torch,cpu,summary --pack $OUT
+# Expected times on an H100 with 16 cores: build 3-5 min, tests 2-4, sanitize 3-6,
+# kernels 2-4, model 1-2, torch 1-2, cpu 1, summary 0: about 15-25 minutes in all.
+#
+# Dependencies: the Debian packages of tools/setup.sh (gtest, nlohmann-json, stb). Where
+# they are missing and apt cannot fetch them (no network), the script unpacks .deb files
+# carried in build-deps/debs/ (made by bench/fetch_deps.sh on a machine with network;
+# build-deps/ is git-ignored: name it in the device call's carry list).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
+[[ $# -ge 1 && "$1" != -* ]] || { usage; exit 2; }
+OUT=$(realpath -m "$1"); shift
+STEPS="env,deps,build,tests,sanitize,kernels,model,torch,cpu,summary"
+PACK="" ARCH="" QUICK=0
+while (($#)); do
+  case "$1" in
+    --steps) STEPS="$2"; shift ;;
+    --pack) PACK=$(realpath -m "$2"); shift ;;
+    --arch) ARCH="$2"; shift ;;
+    --quick) QUICK=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run_gpu.sh: unknown option $1" >&2; usage; exit 2 ;;
+  esac
+  shift
+done
+mkdir -p "$OUT"
+BIN="$ROOT/build/bin/pmsdsen"
+TESTS="$ROOT/build/bin/pmsdsen_tests"
+STEPLOG="$OUT/steps.tsv"
+ENVFILE="$OUT/build.env"   # settings found by deps, used by later calls
+[[ -f "$ENVFILE" ]] && source "$ENVFILE"
+
+want() { [[ ",$STEPS," == *",$1,"* ]]; }
+now() { date +%s; }
+
+# run_step NAME TIMEOUT_S COMMAND...: logs to OUT/NAME.log, records status and duration.
+run_step() {
+  local name=$1 limit=$2; shift 2
+  local log="$OUT/$name.log" t0 rc
+  t0=$(now)
+  echo "== [$name] started $(date -u +%H:%M:%S) (limit ${limit}s, log $log)"
+  # Steps are shell functions: run each in a child bash (exported below) under timeout,
+  # which signals the step's whole process group when it runs over.
+  timeout --kill-after=10 "$limit" bash -c "$*" >"$log" 2>&1
+  rc=$?
+  local dt=$(( $(now) - t0 ))
+  local status=ok
+  if ((rc == 124 || rc == 137)); then status="TIMEOUT"; elif ((rc != 0)); then status="FAILED (exit $rc)"; fi
+  printf '%s\t%s\t%s\t%s\n' "$name" "$status" "$dt" "$log" >>"$STEPLOG"
+  echo "== [$name] $status after ${dt}s"
+  if [[ $status != ok ]]; then echo "   last lines of $log:"; tail -n 15 "$log" | sed 's/^/   | /'; fi
+  return $rc
+}
+
+skip_step() {  # NAME REASON
+  printf '%s\t%s\t0\t-\n' "$1" "skipped: $2" >>"$STEPLOG"
+  echo "== [$1] skipped: $2"
+}
+
+# ---- env: what the machine is (read-only queries) ----------------------------------
+step_env() {
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "git: $(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo '?') $(git -C "$ROOT" status --porcelain 2>/dev/null | wc -l) changed files"
+  echo "host: $(uname -a)"; echo "cores: $(nproc)"; free -g 2>/dev/null | head -2
+  grep -m1 PRETTY_NAME /etc/os-release 2>/dev/null
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,utilization.gpu --format=csv
+  command -v nvidia-smi >/dev/null && nvidia-smi
+  echo; (command -v nvcc && nvcc --version) || ls /usr/local/cuda/bin/nvcc
+  echo; cmake --version | head -1
+  command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer
+  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available(), "cudnn", torch.backends.cudnn.version())' 2>&1
+  return 0
+}
+
+# ---- deps: the build's packages, from apt or carried .debs; cuDNN's location ---------
+have_deps() {
+  local missing=()
+  [[ -n $(find /usr/include /usr/local/include ${DEPS_PREFIX:+$DEPS_PREFIX/usr/include} -name json.hpp -path '*nlohmann*' 2>/dev/null | head -1) ]] || missing+=(nlohmann-json3-dev)
+  [[ -n $(find /usr/include /usr/local/include ${DEPS_PREFIX:+$DEPS_PREFIX/usr/include} -name stb_image.h 2>/dev/null | head -1) ]] || missing+=(libstb-dev)
+  [[ -n $(find /usr/lib /usr/local/lib /usr/lib64 ${DEPS_PREFIX:+$DEPS_PREFIX/usr/lib} -name 'libgtest.a' -o -name 'libgtest.so' 2>/dev/null | head -1) ]] || missing+=(libgtest-dev)
+  echo "${missing[*]}"
+}
+
+step_deps() {
+  local missing
+  missing=$(have_deps)
+  : >"$ENVFILE"
+  if [[ -n $missing ]]; then
+    echo "missing: $missing"
+    if [[ -d "$ROOT/build-deps/debs" ]] && ls "$ROOT"/build-deps/debs/*.deb >/dev/null 2>&1; then
+      DEPS_PREFIX="$ROOT/build-deps/root"
+      rm -rf "$DEPS_PREFIX"; mkdir -p "$DEPS_PREFIX"
+      for deb in "$ROOT"/build-deps/debs/*.deb; do echo "unpacking $(basename "$deb")"; dpkg -x "$deb" "$DEPS_PREFIX" || return 1; done
+      # GoogleTest from its sources (Debian's googletest package), with this machine's
+      # compiler: no dependence on the libraries of the system the .debs came from.
+      if [[ -f "$DEPS_PREFIX/usr/src/googletest/CMakeLists.txt" ]]; then
+        echo "building GoogleTest from source"
+        cmake -S "$DEPS_PREFIX/usr/src/googletest" -B "$ROOT/build-deps/gtest-build" -DCMAKE_BUILD_TYPE=Release \
+          -DCMAKE_INSTALL_PREFIX="$DEPS_PREFIX/usr" -DBUILD_GMOCK=OFF -DINSTALL_GTEST=ON >/dev/null || return 1
+        cmake --build "$ROOT/build-deps/gtest-build" -j "$(nproc)" >/dev/null || return 1
+        cmake --install "$ROOT/build-deps/gtest-build" >/dev/null || return 1
+      fi
+      echo "DEPS_PREFIX=$DEPS_PREFIX" >>"$ENVFILE"
+    elif command -v apt-get >/dev/null; then
+      echo "trying tools/setup.sh (apt-get; needs a network)"
+      "$ROOT/tools/setup.sh" || { echo "ERROR: could not install $missing: no network? Run bench/fetch_deps.sh on a machine with one and carry build-deps/"; return 1; }
+    else
+      echo "ERROR: $missing missing and no apt-get; run bench/fetch_deps.sh elsewhere and carry build-deps/"; return 1
+    fi
+    missing=$(have_deps)
+    [[ -z $missing ]] || { echo "ERROR: still missing after unpacking: $missing"; return 1; }
+  fi
+  echo "build dependencies present"
+
+  # cuDNN: the toolkit's, the system's, or the one PyTorch ships (pip nvidia-cudnn).
+  if [[ -f /usr/local/cuda/include/cudnn.h || -f /usr/include/cudnn.h || -f /usr/include/x86_64-linux-gnu/cudnn.h ]]; then
+    echo "cuDNN: found with the toolkit/system"
+  else
+    local dir
+    dir=$(python3 -c 'import nvidia.cudnn as m; print(list(m.__path__)[0])' 2>/dev/null)
+    local lib
+    lib=$(ls "$dir"/lib/libcudnn.so* 2>/dev/null | head -1)
+    if [[ -n $dir && -f $dir/include/cudnn.h && -n $lib ]]; then
+      echo "cuDNN: using PyTorch's ($dir)"
+      {
+        echo "CUDNN_ARGS=\"-DCUDNN_INCLUDE_DIR=$dir/include -DCUDNN_LIBRARY=$lib\""
+        echo "export LD_LIBRARY_PATH=\"$dir/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}\""
+      } >>"$ENVFILE"
+    else
+      echo "WARNING: no cuDNN found: the benchmark's cuDNN baselines will be left out (the build goes on)"
+    fi
+  fi
+  return 0
+}
+
+# ---- build --------------------------------------------------------------------------------
+step_build() {
+  local arch=$ARCH
+  if [[ -z $arch ]]; then
+    arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d ' .')
+    [[ -n $arch ]] || arch=90
+  fi
+  local args=(-DCMAKE_CUDA_ARCHITECTURES="$arch")
+  [[ -n ${DEPS_PREFIX:-} ]] && args+=(-DCMAKE_PREFIX_PATH="$DEPS_PREFIX/usr" -DSTB_INCLUDE_DIR="$DEPS_PREFIX/usr/include/stb")
+  [[ -n ${CUDNN_ARGS:-} ]] && eval "args+=($CUDNN_ARGS)"
+  echo "tools/build.sh -- ${args[*]}"
+  "$ROOT/tools/build.sh" -- "${args[@]}" || return 1
+  grep -E 'PMSDSEN_WITH_CUDNN' "$ROOT/build/CMakeFiles/pmsdsen_app.dir/flags.make" >/dev/null 2>&1 &&
+    echo "cuDNN baselines: built" || echo "cuDNN baselines: NOT built (no cuDNN found by CMake)"
+  "$BIN" --help >/dev/null
+}
+
+# ---- tests: the whole suite (GPU tests run here) -------------------------------------
+step_tests() {
+  cd "$ROOT/build" && ctest --output-on-failure -j "$(nproc)" --timeout 600
+}
+
+# ---- sanitize: memcheck over the CUDA tests, then over the kernel bench at real shapes --
+step_sanitize() {
+  local cs
+  cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  [[ -x $cs ]] || { echo "ERROR: compute-sanitizer not found"; return 1; }
+  local rc=0
+  echo "--- memcheck: pmsdsen_tests --gtest_filter='*Cuda*'"
+  "$cs" --tool memcheck --error-exitcode 99 --print-limit 50 "$TESTS" --gtest_filter='*Cuda*' --gtest_brief=1 || rc=1
+  if ((QUICK == 0)); then
+    echo "--- memcheck: pmsdsen bench kernels at 1x3x512x1024 (our kernels only, 1 rep)"
+    "$cs" --tool memcheck --error-exitcode 99 --print-limit 50 "$BIN" bench kernels --device cuda \
+      --config 1x512x1024 --quick --reps 1 --no-cudnn || rc=1
+  fi
+  return $rc
+}
+
+have_torch_cuda() { python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' >/dev/null 2>&1; }
+
+step_kernels() {
+  local q=(); ((QUICK)) && q=(--quick)
+  "$BIN" bench kernels --device cuda "${q[@]}" --json "$OUT/kernels_cuda.json"
+}
+
+step_model() {
+  local rc=0
+  "$BIN" bench model --device cuda --json "$OUT/model_cuda.json" || rc=1
+  echo; echo "--- inference with all three heads (as the PyTorch model's forward)"
+  "$BIN" bench model --device cuda --records inference --all-heads --json "$OUT/model_cuda_3heads.json" || rc=1
+  return $rc
+}
+
+step_torch() {
+  python3 "$ROOT/tools/bench_torch.py" --device cuda --json "$OUT/torch_cuda.json"
+}
+
+step_cpu() {
+  local rc=0 threads
+  threads=$(nproc)
+  "$BIN" bench model --device cpu --quick --threads "$threads" --json "$OUT/model_cpu.json" || rc=1
+  if python3 -c 'import torch' >/dev/null 2>&1; then
+    python3 "$ROOT/tools/bench_torch.py" --quick --threads "$threads" --json "$OUT/torch_cpu.json" || rc=1
+  else
+    echo "no PyTorch: no CPU baseline"
+  fi
+  return $rc
+}
+
+torch_step() {
+  if have_torch_cuda; then
+    run_step torch 600 step_torch
+  else
+    skip_step torch "PyTorch with CUDA is not importable here ($(python3 -c 'import torch; print(torch.__version__)' 2>&1 | tail -1))"
+  fi
+}
+
+step_summary() {
+  python3 "$ROOT/bench/summarize.py" "$OUT" >"$OUT/summary.md" || return 1
+  cat "$OUT/summary.md"
+}
+
+export ROOT OUT BIN TESTS QUICK ARCH ENVFILE
+export -f have_deps step_env step_deps step_build step_tests step_sanitize have_torch_cuda step_kernels \
+  step_model step_torch step_cpu
+
+T0=$(now)
+echo "run_gpu.sh: steps $STEPS -> $OUT"
+want env && run_step env 60 step_env
+want deps && { run_step deps 600 step_deps; [[ -f "$ENVFILE" ]] && source "$ENVFILE"; }
+export DEPS_PREFIX="${DEPS_PREFIX:-}" CUDNN_ARGS="${CUDNN_ARGS:-}"
+if want build; then
+  run_step build 1200 step_build || echo "!! the build failed: the steps that need it will fail too"
+fi
+built=0; [[ -x $BIN && -x $TESTS ]] && built=1
+for s in tests sanitize kernels model cpu; do
+  want "$s" || continue
+  if ((built == 0)); then skip_step "$s" "no build ($BIN missing)"; continue; fi
+  case $s in
+    tests) run_step tests 900 step_tests ;;
+    sanitize) run_step sanitize 600 step_sanitize ;;
+    kernels) run_step kernels 900 step_kernels ;;
+    model) run_step model 600 step_model ;;
+    cpu) run_step cpu 600 step_cpu ;;
+  esac
+  # The PyTorch baseline right after our model benchmark: same device state.
+  if [[ $s == model ]] && want torch; then torch_step; fi
+done
+if want torch && ! want model; then torch_step; fi
+if want summary; then
+  echo; echo "== [summary]"
+  step_summary
+  printf '%s\t%s\t%s\t%s\n' summary ok 0 "$OUT/summary.md" >>"$STEPLOG"
+fi
+echo "run_gpu.sh: done in $(( $(now) - T0 ))s; results in $OUT"
+
+if [[ -n $PACK ]]; then
+  mkdir -p "$PACK"
+  tar -czf "$PACK/gpu_logs.tar.gz" -C "$(dirname "$OUT")" "$(basename "$OUT")"
+  for f in summary.md kernels_cuda.json model_cuda.json torch_cuda.json model_cuda_3heads.json steps.tsv; do
+    [[ -f "$OUT/$f" ]] && cp "$OUT/$f" "$PACK/"
+  done
+  echo "packed into $PACK: $(ls "$PACK" | tr '\n' ' ')"
+fi
