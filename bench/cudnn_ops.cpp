@@ -24,22 +24,29 @@ TensorDesc* desc4(const Tensor& t) {
   return new TensorDesc(t);
 }
 
-// The faster of two ways to run the same op (e.g. two batch-norm modes), by a short
-// timing on set 0..: returns its index.
+// The faster of several ways to run the same op (e.g. two batch-norm modes), by a short
+// timing over the first sets; a way cuDNN refuses is left out. Returns its index; throws
+// (with cuDNN's reason) when every way is refused.
 int faster(const std::vector<RunFn>& candidates) {
   TimerOptions o;
   o.warmup_reps = 2;
   o.warmup_ms = 0;
   o.fixed_reps = 10;
-  int best = 0;
+  int best = -1;
   double best_ms = 0;
+  std::string refused;
   for (size_t i = 0; i < candidates.size(); ++i) {
-    const double ms = time_reps(Device::cuda(), candidates[i], o).median;
-    if (i == 0 || ms < best_ms) {
-      best = static_cast<int>(i);
-      best_ms = ms;
+    try {
+      const double ms = time_reps(Device::cuda(), candidates[i], o).median;
+      if (best < 0 || ms < best_ms) {
+        best = static_cast<int>(i);
+        best_ms = ms;
+      }
+    } catch (const Error& e) {
+      refused += (refused.empty() ? "" : "; ") + std::string(e.what());
     }
   }
+  PMSDSEN_CHECK(best >= 0, "cuDNN refused every mode: ", refused);
   return best;
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/init.h"
+#include "core/parallel.h"
 
 namespace pmsdsen::bench {
 namespace {
@@ -91,9 +92,18 @@ const std::vector<RequiredOp>& required_ops() {
 }
 
 Tensor random_f32(const Shape& shape, Device device, Generator& gen, double lo, double hi) {
-  Tensor t = Tensor::empty(shape, DType::F32, device);
-  init::uniform_(t, lo, hi, gen);
-  return t;
+  // Counter-based (a hash of the index), so that the fill runs on every thread: the
+  // benchmark's inputs reach hundreds of MB.
+  const uint64_t seed = gen.next_u64();
+  Tensor t = Tensor::empty(shape, DType::F32, Device::cpu());
+  float* p = t.data<float>();
+  const double scale = (hi - lo) / 9007199254740992.0;  // 2^53
+  parallel_for(0, t.numel(), [&](int64_t i) {
+    uint64_t state = seed ^ (static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull);
+    const uint64_t bits = splitmix64(state) >> 11;  // 53 random bits
+    p[i] = static_cast<float>(lo + scale * static_cast<double>(bits));
+  }, 1 << 14);
+  return device.is_cpu() ? t : t.to(device);
 }
 
 Tensor empty_f32(const Shape& shape, Device device) { return Tensor::empty(shape, DType::F32, device); }

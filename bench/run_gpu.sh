@@ -6,33 +6,47 @@
 #
 #   bench/run_gpu.sh OUTDIR [--steps LIST] [--pack DIR] [--arch SM] [--quick]
 #
-#   --steps LIST  comma-separated subset, in this order (default: all):
-#                 env,deps,build,tests,sanitize,kernels,model,torch,cpu,summary
-#   --pack DIR    at the end, copy the summary, the JSON files and one archive of all logs
-#                 into DIR (at most 8 files: what a lent machine's $OUT brings back)
+#   --steps LIST  comma-separated subset (default: all, in this order):
+#                 env,deps,build,tests,sanitize,sanitize_bench,kernels1,kernels12,model,torch,cpu,summary
+#   --pack DIR    after every step, copy the summary, the JSON files and one archive of all
+#                 logs into DIR (at most 8 files: what a lent machine's $OUT brings back,
+#                 also when the call is cut off)
 #   --arch SM     CUDA architecture to build (default: the GPU's, from nvidia-smi; else 90)
-#   --quick       shorter benchmarks (kernels --quick, no sanitizer pass over the bench)
+#   --quick       shorter kernel benchmarks (fewer reps)
 #
-# A lent machine runs one command for at most 10 minutes, so run it in three calls (the
-# machine keeps the build between calls made within its warm time), e.g.:
-#   bench/run_gpu.sh /tmp/gpu --steps env,deps,build
-#   bench/run_gpu.sh /tmp/gpu --steps tests,sanitize --pack $OUT
-#   bench/run_gpu.sh /tmp/gpu --steps kernels,model,torch,cpu,summary --pack $OUT
-# Expected times on an H100 with 16 cores: build 3-5 min, tests 2-4, sanitize 3-6,
-# kernels 2-4, model 1-2, torch 1-2, cpu 1, summary 0: about 15-25 minutes in all.
+# Steps (time on an H100 machine with 16 cores, estimated: not yet measured):
+#   env             machine, driver, toolkit, PyTorch versions (read-only queries)      < 10 s
+#   deps            gtest / nlohmann-json / stb present? else carried .debs; find cuDNN  < 1 min
+#   build           tools/build.sh for the GPU's architecture only                     3-5 min
+#   tests           ctest, the whole suite (the GPU tests run)                          2-5 min
+#   sanitize        compute-sanitizer memcheck over pmsdsen_tests --gtest_filter=*Cuda* 2-5 min
+#   sanitize_bench  memcheck over `bench kernels` at 1x3x512x1024, 1 rep, no cuDNN       1-4 min
+#   kernels1/12     pmsdsen bench kernels --device cuda, per network input              1-3 min each
+#   model           pmsdsen bench model --device cuda (and --all-heads inference)       1-2 min
+#   torch           tools/bench_torch.py --device cuda (eager and CUDA graphs)          1-2 min
+#   cpu             CPU inference at 1x3x512x1024, ours and PyTorch's, for context       1 min
+#   summary         bench/summarize.py: OUTDIR/summary.md, also printed                   0
+# A lent machine runs one command for at most 10 minutes: run the steps in several calls,
+# one right after the other (the machine keeps build/ and OUTDIR while it stays warm):
+#   bench/run_gpu.sh /tmp/gpu --steps env,deps,build --pack $OUT
+#   bench/run_gpu.sh /tmp/gpu --steps tests --pack $OUT
+#   bench/run_gpu.sh /tmp/gpu --steps sanitize,sanitize_bench --pack $OUT
+#   bench/run_gpu.sh /tmp/gpu --steps kernels1,kernels12 --pack $OUT
+#   bench/run_gpu.sh /tmp/gpu --steps model,torch,cpu,summary --pack $OUT
 #
 # Dependencies: the Debian packages of tools/setup.sh (gtest, nlohmann-json, stb). Where
 # they are missing and apt cannot fetch them (no network), the script unpacks .deb files
 # carried in build-deps/debs/ (made by bench/fetch_deps.sh on a machine with network;
-# build-deps/ is git-ignored: name it in the device call's carry list).
+# build-deps/ is git-ignored: name it in the device call's carry list) and builds
+# GoogleTest from its sources.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; }
 [[ $# -ge 1 && "$1" != -* ]] || { usage; exit 2; }
 OUT=$(realpath -m "$1"); shift
-STEPS="env,deps,build,tests,sanitize,kernels,model,torch,cpu,summary"
+STEPS="env,deps,build,tests,sanitize,sanitize_bench,kernels1,kernels12,model,torch,cpu,summary"
 PACK="" ARCH="" QUICK=0
 while (($#)); do
   case "$1" in
@@ -178,27 +192,31 @@ step_tests() {
 }
 
 # ---- sanitize: memcheck over the CUDA tests, then over the kernel bench at real shapes --
+sanitizer() { command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer; }
+
 step_sanitize() {
-  local cs
-  cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  local cs; cs=$(sanitizer)
   [[ -x $cs ]] || { echo "ERROR: compute-sanitizer not found"; return 1; }
-  local rc=0
   echo "--- memcheck: pmsdsen_tests --gtest_filter='*Cuda*'"
-  "$cs" --tool memcheck --error-exitcode 99 --print-limit 50 "$TESTS" --gtest_filter='*Cuda*' --gtest_brief=1 || rc=1
-  if ((QUICK == 0)); then
-    echo "--- memcheck: pmsdsen bench kernels at 1x3x512x1024 (our kernels only, 1 rep)"
-    "$cs" --tool memcheck --error-exitcode 99 --print-limit 50 "$BIN" bench kernels --device cuda \
-      --config 1x512x1024 --quick --reps 1 --no-cudnn || rc=1
-  fi
-  return $rc
+  "$cs" --tool memcheck --error-exitcode 99 --print-limit 50 "$TESTS" --gtest_filter='*Cuda*' --gtest_brief=1
+}
+
+step_sanitize_bench() {
+  local cs; cs=$(sanitizer)
+  [[ -x $cs ]] || { echo "ERROR: compute-sanitizer not found"; return 1; }
+  echo "--- memcheck: pmsdsen bench kernels at 1x3x512x1024 (our kernels at the real shapes, 1 rep)"
+  "$cs" --tool memcheck --error-exitcode 99 --print-limit 50 "$BIN" bench kernels --device cuda \
+    --config 1x512x1024 --quick --reps 1 --no-cudnn
 }
 
 have_torch_cuda() { python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' >/dev/null 2>&1; }
 
-step_kernels() {
+step_kernels() {  # CONFIG JSON
   local q=(); ((QUICK)) && q=(--quick)
-  "$BIN" bench kernels --device cuda "${q[@]}" --json "$OUT/kernels_cuda.json"
+  "$BIN" bench kernels --device cuda --config "$1" "${q[@]}" --json "$OUT/$2"
 }
+step_kernels1() { step_kernels 1x512x1024 kernels_cuda_1.json; }
+step_kernels12() { step_kernels 12x256x512 kernels_cuda_12.json; }
 
 step_model() {
   local rc=0
@@ -237,45 +255,55 @@ step_summary() {
   cat "$OUT/summary.md"
 }
 
+pack() {
+  [[ -n $PACK ]] || return 0
+  mkdir -p "$PACK"
+  tar -czf "$PACK/gpu_logs.tar.gz" -C "$(dirname "$OUT")" "$(basename "$OUT")" 2>/dev/null
+  local f
+  for f in summary.md kernels_cuda_1.json kernels_cuda_12.json model_cuda.json model_cuda_3heads.json torch_cuda.json steps.tsv; do
+    [[ -f "$OUT/$f" ]] && cp "$OUT/$f" "$PACK/"
+  done
+  return 0
+}
+
 export ROOT OUT BIN TESTS QUICK ARCH ENVFILE
-export -f have_deps step_env step_deps step_build step_tests step_sanitize have_torch_cuda step_kernels \
-  step_model step_torch step_cpu
+export -f have_deps step_env step_deps step_build step_tests sanitizer step_sanitize step_sanitize_bench \
+  have_torch_cuda step_kernels step_kernels1 step_kernels12 step_model step_torch step_cpu
 
 T0=$(now)
 echo "run_gpu.sh: steps $STEPS -> $OUT"
-want env && run_step env 60 step_env
-want deps && { run_step deps 600 step_deps; [[ -f "$ENVFILE" ]] && source "$ENVFILE"; }
+# Limits keep every step inside a lent machine's 10-minute call.
+if want env; then run_step env 60 step_env; pack; fi
+if want deps; then
+  run_step deps 300 step_deps
+  [[ -f "$ENVFILE" ]] && source "$ENVFILE"
+  pack
+fi
 export DEPS_PREFIX="${DEPS_PREFIX:-}" CUDNN_ARGS="${CUDNN_ARGS:-}"
 if want build; then
-  run_step build 1200 step_build || echo "!! the build failed: the steps that need it will fail too"
+  run_step build 570 step_build || echo "!! the build failed: the steps that need it will be skipped"
+  pack
 fi
 built=0; [[ -x $BIN && -x $TESTS ]] && built=1
-for s in tests sanitize kernels model cpu; do
+for s in tests sanitize sanitize_bench kernels1 kernels12 model torch cpu; do
   want "$s" || continue
+  if [[ $s == torch ]]; then torch_step; pack; continue; fi
   if ((built == 0)); then skip_step "$s" "no build ($BIN missing)"; continue; fi
   case $s in
-    tests) run_step tests 900 step_tests ;;
-    sanitize) run_step sanitize 600 step_sanitize ;;
-    kernels) run_step kernels 900 step_kernels ;;
-    model) run_step model 600 step_model ;;
-    cpu) run_step cpu 600 step_cpu ;;
+    tests) run_step tests 570 step_tests ;;
+    sanitize) run_step sanitize 420 step_sanitize ;;
+    sanitize_bench) run_step sanitize_bench 300 step_sanitize_bench ;;
+    kernels1) run_step kernels1 420 step_kernels1 ;;
+    kernels12) run_step kernels12 420 step_kernels12 ;;
+    model) run_step model 300 step_model ;;
+    cpu) run_step cpu 240 step_cpu ;;
   esac
-  # The PyTorch baseline right after our model benchmark: same device state.
-  if [[ $s == model ]] && want torch; then torch_step; fi
+  pack
 done
-if want torch && ! want model; then torch_step; fi
 if want summary; then
   echo; echo "== [summary]"
-  step_summary
   printf '%s\t%s\t%s\t%s\n' summary ok 0 "$OUT/summary.md" >>"$STEPLOG"
+  step_summary
+  pack
 fi
-echo "run_gpu.sh: done in $(( $(now) - T0 ))s; results in $OUT"
-
-if [[ -n $PACK ]]; then
-  mkdir -p "$PACK"
-  tar -czf "$PACK/gpu_logs.tar.gz" -C "$(dirname "$OUT")" "$(basename "$OUT")"
-  for f in summary.md kernels_cuda.json model_cuda.json torch_cuda.json model_cuda_3heads.json steps.tsv; do
-    [[ -f "$OUT/$f" ]] && cp "$OUT/$f" "$PACK/"
-  done
-  echo "packed into $PACK: $(ls "$PACK" | tr '\n' ' ')"
-fi
+echo "run_gpu.sh: done in $(( $(now) - T0 ))s; results in $OUT${PACK:+, packed into $PACK}"

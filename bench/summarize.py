@@ -2,9 +2,9 @@
 """Summarises a benchmark run as Markdown tables (the format of bench/RESULTS.md).
 
   bench/summarize.py OUTDIR            the folder bench/run_gpu.sh filled
-  bench/summarize.py --kernels k.json --model m.json [--torch t.json] [--title TEXT]
+  bench/summarize.py --kernels k.json [--kernels k2.json] --model m.json [--torch t.json] [--title TEXT]
 
-Reads whichever of these exist in OUTDIR: steps.tsv, kernels_cuda.json,
+Reads whichever of these exist in OUTDIR: steps.tsv, kernels_cuda*.json (merged),
 model_cuda.json, model_cuda_3heads.json, torch_cuda.json, model_cpu.json,
 torch_cpu.json. Prints: the steps, the network against PyTorch (eager and CUDA graphs)
 with the issue's targets, every kernel against the copy bandwidth and cuDNN, and the CPU
@@ -12,6 +12,7 @@ inference against PyTorch. Standard library only.
 """
 
 import argparse
+import glob
 import json
 import math
 import os
@@ -208,7 +209,8 @@ def cpu_section(ours, torch):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("outdir", nargs="?", help="folder written by bench/run_gpu.sh")
-    p.add_argument("--kernels"), p.add_argument("--model"), p.add_argument("--model3")
+    p.add_argument("--kernels", action="append", help="kernel JSON (repeatable: records are merged)")
+    p.add_argument("--model"), p.add_argument("--model3")
     p.add_argument("--torch"), p.add_argument("--model-cpu"), p.add_argument("--torch-cpu")
     p.add_argument("--title", default="")
     a = p.parse_args(argv)
@@ -217,7 +219,16 @@ def main(argv=None):
     def pick(explicit, name):
         return explicit or (os.path.join(d, name) if d else None)
 
-    kernels = load(pick(a.kernels, "kernels_cuda.json"))
+    kernel_files = a.kernels or (sorted(glob.glob(os.path.join(d, "kernels_cuda*.json"))) if d else [])
+    kernels = None
+    for path in kernel_files:
+        k = load(path)
+        if k is None:
+            continue
+        if kernels is None:
+            kernels = k
+        else:
+            kernels["records"] = kernels.get("records", []) + k.get("records", [])
     model = load(pick(a.model, "model_cuda.json"))
     model3 = load(pick(a.model3, "model_cuda_3heads.json"))
     torch = load(pick(a.torch, "torch_cuda.json"))
