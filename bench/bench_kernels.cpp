@@ -79,6 +79,7 @@ int run(const std::vector<std::string>& argv) {
                   {"quick", "", "fewer reps (smoke run; figures are rougher)", ""},
                   {"reps", "N", "exactly N timed reps per kernel", ""},
                   {"no-cudnn", "", "skip the cuDNN baselines", ""},
+                  {"sets", "N", "at most N rotating input sets per kernel (1: no rotation)", "512"},
                   {"cudnn-tf32", "", "let cuDNN use TF32 tensor cores (default: float32 FMA, as ours)", ""},
                   {"list", "", "list the kernels and their shapes, run nothing", ""}},
                  argv);
@@ -121,6 +122,8 @@ int run(const std::vector<std::string>& argv) {
     PMSDSEN_CHECK(options.timer.fixed_reps >= 1, "bench kernels: --reps must be at least 1");
   }
   options.cudnn = !args.flag("no-cudnn");
+  options.max_sets = args.get_int("sets");
+  PMSDSEN_CHECK(options.max_sets >= 1, "bench kernels: --sets must be at least 1");
 
   const DeviceInfo info = device_info(device);
   nlohmann::json out = run_header("bench kernels", info);

@@ -1,5 +1,6 @@
 #include "bench/kernel_runner.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -132,7 +133,8 @@ nlohmann::json run_kernel_bench(const KernelBench& b, const KernelRunOptions& o,
     Tensors set0 = b.make(o.device, gen);
     for (int i : b.outputs) poison(set0.at(static_cast<size_t>(i)));
     const int64_t budget = o.budget_bytes > 0 ? o.budget_bytes : default_budget(info);
-    const int64_t sets = rotation_sets(tensors_bytes(set0), info.cache_bytes, budget);
+    const int64_t sets =
+        std::max<int64_t>(1, std::min(o.max_sets, rotation_sets(tensors_bytes(set0), info.cache_bytes, budget)));
     auto buffers = std::make_shared<const RotatingBuffers>(std::move(set0), sets);
     r["sets"] = sets;
     r["set_bytes"] = buffers->set_bytes();

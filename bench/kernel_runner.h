@@ -18,6 +18,7 @@ struct KernelRunOptions {
   TimerOptions timer;
   bool cudnn = true;         // time the cuDNN baselines (CUDA builds with cuDNN)
   int64_t budget_bytes = 0;  // memory for all sets of one bench; 0: GPU min(4 GiB, memory/4), CPU 1 GiB
+  int64_t max_sets = 512;    // cap on the rotation sets (1: no rotation, e.g. under a sanitizer)
   uint64_t seed = 1;
   double tolerance = 1e-3;   // largest relative error (L2) a baseline may differ by
 };
