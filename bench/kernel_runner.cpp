@@ -15,7 +15,7 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-std::vector<double> host_values(const Tensor& t) { return t.to(DType::F64).cpu().to_vector<double>(); }
+std::vector<double> host_values(const Tensor& t) { return t.cpu().to(DType::F64).to_vector<double>(); }
 
 int64_t default_budget(const DeviceInfo& info) {
   if (info.device.is_cpu()) return int64_t(1) << 30;
