@@ -57,14 +57,17 @@ void run_baseline(const KernelBench& b, const SharedBuffers& buffers, const Kern
     synchronize(o.device);
     if (base.same_function) {
       double worst = 0.0;
+      size_t compared = 0;
       for (int i : base.compare) {
         // ours_out is indexed like b.outputs; find this output's snapshot.
         for (size_t k = 0; k < b.outputs.size(); ++k)
           if (b.outputs[k] == i) {
             const double e = rel_l2_error(set0[static_cast<size_t>(i)], ours_out[k]);
             if (!(e <= worst)) worst = e;  // NaN wins
+            ++compared;
           }
       }
+      if (compared != base.compare.size()) worst = kNaN;  // a baseline output ours does not write: misconfigured
       r["cudnn_rel_error"] = worst;
       r["cudnn_agrees"] = worst <= o.tolerance;
     }
