@@ -117,6 +117,18 @@ have_deps() {
   echo "${missing[*]}"
 }
 
+unpack_deb() {  # DEB DIR: dpkg -x, or ar + tar where there is no dpkg
+  if command -v dpkg >/dev/null; then dpkg -x "$1" "$2"; return; fi
+  local member
+  member=$(ar t "$1" | grep '^data\.tar') || return 1
+  case $member in
+    *.xz) ar p "$1" "$member" | tar -xJ -C "$2" ;;
+    *.zst) ar p "$1" "$member" | zstd -dc | tar -x -C "$2" ;;
+    *.gz) ar p "$1" "$member" | tar -xz -C "$2" ;;
+    *) ar p "$1" "$member" | tar -x -C "$2" ;;
+  esac
+}
+
 step_deps() {
   local missing
   missing=$(have_deps)
@@ -128,7 +140,7 @@ step_deps() {
     if [[ -d "$ROOT/build-deps/debs" ]] && ls "$ROOT"/build-deps/debs/*.deb >/dev/null 2>&1; then
       DEPS_PREFIX="$ROOT/build-deps/root"
       rm -rf "$DEPS_PREFIX"; mkdir -p "$DEPS_PREFIX"
-      for deb in "$ROOT"/build-deps/debs/*.deb; do echo "unpacking $(basename "$deb")"; dpkg -x "$deb" "$DEPS_PREFIX" || return 1; done
+      for deb in "$ROOT"/build-deps/debs/*.deb; do echo "unpacking $(basename "$deb")"; unpack_deb "$deb" "$DEPS_PREFIX" || return 1; done
       # GoogleTest from its sources (Debian's googletest package), with this machine's
       # compiler: no dependence on the libraries of the system the .debs came from.
       if [[ -f "$DEPS_PREFIX/usr/src/googletest/CMakeLists.txt" ]]; then
@@ -272,7 +284,7 @@ pack() {
 }
 
 export ROOT OUT BIN TESTS QUICK ARCH ENVFILE
-export -f have_deps step_env step_deps step_build step_tests sanitizer step_sanitize step_sanitize_bench \
+export -f have_deps unpack_deb step_env step_deps step_build step_tests sanitizer step_sanitize step_sanitize_bench \
   have_torch_cuda step_kernels step_kernels1 step_kernels12 step_model step_torch step_cpu
 
 T0=$(now)
