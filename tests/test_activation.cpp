@@ -2,10 +2,15 @@
 // the PReLU slope gradient, bad inputs, and (with a GPU) CUDA/CPU parity at realistic sizes.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
+#include <functional>
 
 #include "autograd/engine.h"
 #include "autograd/ops_nn.h"
+#include "core/cpu/vec_math.h"
+#include "core/safetensors.h"
 #include "tests/test_util.h"
 
 using namespace pmsdsen;
@@ -153,4 +158,74 @@ TEST(ActivationsCuda, MatchCpuAtRealisticSizes) {
       }
     }
   }
+}
+
+TEST(CpuVecMath, FloatExpAndErfAreAccurate) {
+  double worst_exp = 0, worst_erf = 0;
+  for (float x = -87.3f; x < 88.37f; x += 0.00731f) {
+    const double want = std::exp(static_cast<double>(x));
+    worst_exp = std::max(worst_exp, std::abs(cpu::vexp(x) - want) / want);
+  }
+  for (float x = -7.f; x < 7.f; x += 0.000973f)
+    worst_erf = std::max(worst_erf, std::abs(cpu::verf(x) - std::erf(static_cast<double>(x))));
+  EXPECT_LT(worst_exp, 2.5e-7);
+  EXPECT_LT(worst_erf, 1e-6);
+  EXPECT_EQ(cpu::vexp(0.f), 1.f);
+  EXPECT_EQ(cpu::vexp(-1000.f), 0.f);
+  EXPECT_EQ(cpu::vexp(-INFINITY), 0.f);
+  EXPECT_EQ(cpu::vexp(1000.f), INFINITY);
+  EXPECT_EQ(cpu::verf(0.f), 0.f);
+  EXPECT_EQ(cpu::verf(10.f), 1.f);
+  EXPECT_EQ(cpu::verf(-10.f), -1.f);
+}
+
+// ---- golden values from PyTorch (tests/fixtures/ops.safetensors, float64) ----------------
+namespace {
+
+const Safetensors& ops_fixtures() {
+  static const Safetensors st = load_safetensors(std::string(PMSDSEN_FIXTURES_DIR) + "/ops.safetensors");
+  return st;
+}
+nlohmann::json fixture_params(const std::string& name) {
+  return nlohmann::json::parse(ops_fixtures().metadata.at("case." + name));
+}
+// A fresh copy (ops may update tensors in place), requiring grad if asked.
+Tensor fixture(const std::string& name, const std::string& tensor, bool requires_grad = false) {
+  const auto it = ops_fixtures().tensors.find(name + "." + tensor);
+  if (it == ops_fixtures().tensors.end()) throw Error("fixture tensor " + name + "." + tensor + " missing");
+  Tensor t = it->second.clone();
+  if (requires_grad) t.set_requires_grad(true);
+  return t;
+}
+void expect_matches_fixture(const Tensor& got, const std::string& name, const std::string& tensor) {
+  const Tensor want = fixture(name, tensor);
+  ASSERT_EQ(got.numel(), want.numel()) << name << "." << tensor;
+  EXPECT_LT(test::max_rel_diff(got, want), 1e-10) << name << "." << tensor;
+}
+
+}  // namespace
+
+TEST(ActivationFixtures, MatchPyTorch) {
+  struct Case {
+    const char* name;
+    std::function<Tensor(const Tensor&, const Tensor&)> op;
+    bool slope;
+  } cases[] = {{"gelu", [](const Tensor& x, const Tensor&) { return ops::gelu(x); }, false},
+               {"leaky_relu", [](const Tensor& x, const Tensor&) { return ops::leaky_relu(x, 0.2); }, false},
+               {"sigmoid", [](const Tensor& x, const Tensor&) { return ops::sigmoid(x); }, false},
+               {"prelu", [](const Tensor& x, const Tensor& w) { return ops::prelu(x, w); }, true},
+               {"softmax_groups_g2", [](const Tensor& x, const Tensor&) { return ops::softmax_groups(x, 2); }, false},
+               {"softmax_groups_g3", [](const Tensor& x, const Tensor&) { return ops::softmax_groups(x, 3); }, false}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Tensor x = fixture(c.name, "x", true);
+    Tensor w = c.slope ? fixture(c.name, "w", true) : Tensor();
+    Tensor y = c.op(x, w);
+    backward(y, fixture(c.name, "gy"));
+    expect_matches_fixture(y, c.name, "y");
+    expect_matches_fixture(x.grad(), c.name, "gx");
+    if (c.slope) expect_matches_fixture(w.grad(), c.name, "gw");
+  }
+  EXPECT_EQ(fixture_params("leaky_relu").at("negative_slope").get<double>(), 0.2);
+  EXPECT_EQ(fixture_params("softmax_groups_g3").at("groups").get<int>(), 3);
 }

@@ -3,10 +3,13 @@
 // argmax_channels, bad inputs, and (with a GPU) CUDA/CPU parity and reproducibility.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 
 #include "autograd/engine.h"
 #include "autograd/ops_nn.h"
+#include "core/safetensors.h"
 #include "tests/test_util.h"
 
 using namespace pmsdsen;
@@ -214,4 +217,53 @@ TEST(CrossEntropyCuda, MatchesCpuAndIsReproducible) {
   bad.data<int64_t>()[5] = 19;
   EXPECT_NE(error_of([&] { ops::cross_entropy(x.to(Device::cuda()), bad.to(Device::cuda())); }).find("1 target values"),
             std::string::npos);
+}
+
+// ---- golden values from PyTorch (tests/fixtures/ops.safetensors, float64) ----------------
+namespace {
+
+const Safetensors& ops_fixtures() {
+  static const Safetensors st = load_safetensors(std::string(PMSDSEN_FIXTURES_DIR) + "/ops.safetensors");
+  return st;
+}
+nlohmann::json fixture_params(const std::string& name) {
+  return nlohmann::json::parse(ops_fixtures().metadata.at("case." + name));
+}
+// A fresh copy (ops may update tensors in place), requiring grad if asked.
+Tensor fixture(const std::string& name, const std::string& tensor, bool requires_grad = false) {
+  const auto it = ops_fixtures().tensors.find(name + "." + tensor);
+  if (it == ops_fixtures().tensors.end()) throw Error("fixture tensor " + name + "." + tensor + " missing");
+  Tensor t = it->second.clone();
+  if (requires_grad) t.set_requires_grad(true);
+  return t;
+}
+void expect_matches_fixture(const Tensor& got, const std::string& name, const std::string& tensor) {
+  const Tensor want = fixture(name, tensor);
+  ASSERT_EQ(got.numel(), want.numel()) << name << "." << tensor;
+  EXPECT_LT(test::max_rel_diff(got, want), 1e-10) << name << "." << tensor;
+}
+
+}  // namespace
+
+TEST(CrossEntropyFixtures, MatchPyTorchAndTheAuthorsOhem) {
+  for (const char* name : {"ce_mean", "ce_weighted", "ohem_threshold", "ohem_min_kept"}) {
+    SCOPED_TRACE(name);
+    const auto p = fixture_params(name);
+    ops::CrossEntropyOptions o;
+    o.ignore_index = p.at("ignore_index");
+    if (p.at("op") == "ohem_cross_entropy") {
+      o.ohem = true;
+      o.ohem_threshold = p.at("thresh");
+      o.ohem_min_kept = p.at("min_kept");
+    }
+    if (p.at("tensors").dump().find("\"weight\"") != std::string::npos) o.class_weights = fixture(name, "weight");
+    Tensor x = fixture(name, "x", true);
+    Tensor loss = ops::cross_entropy(x, fixture(name, "target"), o);
+    backward(loss, fixture(name, "gy").view({}));
+    expect_matches_fixture(loss, name, "y");
+    expect_matches_fixture(x.grad(), name, "gx");
+  }
+  // The two OHEM cases really are in different regimes.
+  EXPECT_EQ(fixture_params("ohem_threshold").at("regime"), "threshold");
+  EXPECT_EQ(fixture_params("ohem_min_kept").at("regime"), "min_kept");
 }

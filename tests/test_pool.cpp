@@ -3,12 +3,16 @@
 // GPU) CUDA/CPU parity at realistic sizes.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <numeric>
 
 #include "autograd/engine.h"
 #include "autograd/ops_nn.h"
+#include "core/safetensors.h"
 #include "tests/test_util.h"
+#include "autograd/ops_basic.h"
 
 using namespace pmsdsen;
 
@@ -183,5 +187,56 @@ TEST(PoolingCuda, MatchesCpuAtRealisticSizes) {
     xx.set_requires_grad(true);
     Tensor y = ops::global_avg_pool(xx);
     EXPECT_LT(test::max_rel_diff(y, ops::global_avg_pool(x)), 1e-5);
+  }
+}
+
+// ---- golden values from PyTorch (tests/fixtures/ops.safetensors, float64) ----------------
+namespace {
+
+const Safetensors& ops_fixtures() {
+  static const Safetensors st = load_safetensors(std::string(PMSDSEN_FIXTURES_DIR) + "/ops.safetensors");
+  return st;
+}
+nlohmann::json fixture_params(const std::string& name) {
+  return nlohmann::json::parse(ops_fixtures().metadata.at("case." + name));
+}
+// A fresh copy (ops may update tensors in place), requiring grad if asked.
+Tensor fixture(const std::string& name, const std::string& tensor, bool requires_grad = false) {
+  const auto it = ops_fixtures().tensors.find(name + "." + tensor);
+  if (it == ops_fixtures().tensors.end()) throw Error("fixture tensor " + name + "." + tensor + " missing");
+  Tensor t = it->second.clone();
+  if (requires_grad) t.set_requires_grad(true);
+  return t;
+}
+void expect_matches_fixture(const Tensor& got, const std::string& name, const std::string& tensor) {
+  const Tensor want = fixture(name, tensor);
+  ASSERT_EQ(got.numel(), want.numel()) << name << "." << tensor;
+  EXPECT_LT(test::max_rel_diff(got, want), 1e-10) << name << "." << tensor;
+}
+
+}  // namespace
+
+TEST(PoolingFixtures, MatchPyTorch) {
+  for (const char* name : {"avgpool_k2s2p0", "avgpool_k3s2p1", "avgpool_k5s2p2", "avgpool_k9s4p4", "avgpool_k17s8p8",
+                           "avgpool_k5s2p2_net", "avgpool_k9s4p4_net", "avgpool_k17s8p8_net", "maxpool_k2s2p0",
+                           "maxpool_k3s2p1", "global_avgpool", "input_injection"}) {
+    SCOPED_TRACE(name);
+    const auto p = fixture_params(name);
+    const std::string op = p.at("op");
+    Tensor x = fixture(name, "x", true);
+    Tensor y;
+    if (op == "avg_pool2d" || op == "max_pool2d") {
+      const int64_t k = p.at("kernel")[0], s = p.at("stride")[0], pad = p.at("padding")[0];
+      ASSERT_EQ(p.at("kernel")[1].get<int64_t>(), k);
+      y = op == "avg_pool2d" ? ops::avg_pool2d(x, k, s, pad) : ops::max_pool2d(x, k, s, pad);
+    } else if (op == "input_injection") {
+      y = x;
+      while (y.size(2) > p.at("target_height").get<int64_t>()) y = ops::add(ops::avg_pool2d(y, 3, 2, 1), ops::max_pool2d(y, 3, 2, 1));
+    } else {
+      y = ops::global_avg_pool(x);
+    }
+    backward(y, fixture(name, "gy"));
+    expect_matches_fixture(y, name, "y");
+    expect_matches_fixture(x.grad(), name, "gx");
   }
 }

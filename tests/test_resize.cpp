@@ -4,11 +4,14 @@
 // parity and reproducible gradients.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <numeric>
 
 #include "autograd/engine.h"
 #include "autograd/ops_nn.h"
+#include "core/safetensors.h"
 #include "tests/test_util.h"
 
 using namespace pmsdsen;
@@ -183,5 +186,49 @@ TEST(BilinearCuda, MatchesCpuAndGradientsAreReproducible) {
     EXPECT_LT(test::max_rel_diff(out[2], out[0]), 1e-5) << shape_str(c.x) << " output";
     EXPECT_LT(test::max_rel_diff(out[3], out[1]), 1e-5) << shape_str(c.x) << " gradient";
     EXPECT_EQ(out[3].cpu().to_vector<float>(), out[5].cpu().to_vector<float>()) << shape_str(c.x) << " gradient differs run to run";
+  }
+}
+
+// ---- golden values from PyTorch (tests/fixtures/ops.safetensors, float64) ----------------
+namespace {
+
+const Safetensors& ops_fixtures() {
+  static const Safetensors st = load_safetensors(std::string(PMSDSEN_FIXTURES_DIR) + "/ops.safetensors");
+  return st;
+}
+nlohmann::json fixture_params(const std::string& name) {
+  return nlohmann::json::parse(ops_fixtures().metadata.at("case." + name));
+}
+// A fresh copy (ops may update tensors in place), requiring grad if asked.
+Tensor fixture(const std::string& name, const std::string& tensor, bool requires_grad = false) {
+  const auto it = ops_fixtures().tensors.find(name + "." + tensor);
+  if (it == ops_fixtures().tensors.end()) throw Error("fixture tensor " + name + "." + tensor + " missing");
+  Tensor t = it->second.clone();
+  if (requires_grad) t.set_requires_grad(true);
+  return t;
+}
+void expect_matches_fixture(const Tensor& got, const std::string& name, const std::string& tensor) {
+  const Tensor want = fixture(name, tensor);
+  ASSERT_EQ(got.numel(), want.numel()) << name << "." << tensor;
+  EXPECT_LT(test::max_rel_diff(got, want), 1e-10) << name << "." << tensor;
+}
+
+}  // namespace
+
+TEST(BilinearFixtures, MatchPyTorch) {
+  for (const char* name : {"bilinear_size_5x7_to_12x17", "bilinear_x2", "bilinear_x4", "bilinear_x8", "bilinear_from_1x1",
+                           "bilinear_down_half", "bilinear_ac_down_half", "bilinear_ac_up2"}) {
+    SCOPED_TRACE(name);
+    const auto p = fixture_params(name);
+    const bool ac = p.at("align_corners");
+    Tensor x = fixture(name, "x", true);
+    Tensor y = p.at("scale_factor").is_null()
+                   ? ops::bilinear(x, p.at("size")[0], p.at("size")[1], ac)
+                   : ops::bilinear_scale(x, p.at("scale_factor").get<double>(), ac);
+    ASSERT_EQ(y.size(2), p.at("out_size")[0].get<int64_t>());
+    ASSERT_EQ(y.size(3), p.at("out_size")[1].get<int64_t>());
+    backward(y, fixture(name, "gy"));
+    expect_matches_fixture(y, name, "y");
+    expect_matches_fixture(x.grad(), name, "gx");
   }
 }

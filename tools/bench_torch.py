@@ -14,6 +14,13 @@ PyTorch baseline). With CUDA, each record is also timed replaying a CUDA graph
 (torch.cuda.graphs) captured once; if capture fails the record is left out and a note
 says why.
 
+CPU figures depend on the BLAS behind Debian's PyTorch: it calls whatever libblas.so.3
+the alternatives system selects, the netlib reference BLAS when only libblas3 is
+installed, and dense convolutions then run several times slower than with OpenBLAS
+(libopenblas0-pthread). The `blas` field records the libraries in use. To try OpenBLAS
+without installing it: apt-get download libopenblas0-pthread; dpkg -x the .deb into DIR;
+run with LD_LIBRARY_PATH=DIR/usr/lib/x86_64-linux-gnu/openblas-pthread.
+
 Output: {"device": ..., "records": [{"name", "batch", "height", "width", "ms", "fps",
 "peak_bytes", "mode": "eager"|"cuda_graph", ...}], ...} printed as a table and, with
 --json, written (atomically) to a file.
@@ -60,6 +67,23 @@ def cpu_name():
     return platform.processor() or platform.machine()
 
 
+def blas_libraries():
+    """The BLAS/LAPACK shared libraries this process has loaded (Debian's PyTorch uses
+    whatever libblas.so.3 the alternatives system points at: the netlib reference BLAS
+    unless OpenBLAS or BLIS is installed, which makes CPU convolutions far slower)."""
+    found = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1] if len(line.split()) >= 6 else ""
+                base = os.path.basename(path).lower()
+                if any(k in base for k in ("blas", "lapack", "mkl_", "libmkl", "blis")):
+                    found.add(os.path.realpath(path))
+    except OSError:
+        pass
+    return sorted(found)
+
+
 def make_batch(batch, h, w, classes, device, seed=0):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(batch, 3, h, w, generator=g)
@@ -101,14 +125,17 @@ class Runner:
 
 
 def time_cpu(fn, warmup, reps):
+    """Wall-clock times (ms) and, alongside, the process CPU time (ms) of each run: on a
+    shared machine wall >> cpu / threads tells that other work competed for the cores."""
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1e3)
-    return times
+        cpu.append((time.process_time() - c0) * 1e3)
+    return times, cpu
 
 
 def time_cuda(fn, warmup, reps):
@@ -163,9 +190,12 @@ def run_cpu_record(name, batch, h, w, args):
     r = Runner(name, batch, h, w, args, "cpu")
     warmup = args.warmup if args.warmup is not None else 1
     reps = args.reps if args.reps is not None else (5 if name == "inference" else 3)
-    times = time_cpu(r.step, warmup, reps)
+    times, cpu = time_cpu(r.step, warmup, reps)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
-    return record(name, batch, h, w, "eager", times, peak, "ru_maxrss (process peak RSS)")
+    rec = record(name, batch, h, w, "eager", times, peak, "ru_maxrss (process peak RSS)")
+    rec["cpu_ms"] = round(statistics.median(cpu), 3)
+    rec["load_avg_1min"] = round(os.getloadavg()[0], 2)
+    return rec
 
 
 def run_cuda_records(name, batch, h, w, args, notes):
@@ -255,7 +285,8 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     notes = []
-    result = {"torch": torch.__version__, "act": args.act, "classes": args.classes, "threads": args.threads}
+    result = {"torch": torch.__version__, "act": args.act, "classes": args.classes, "threads": args.threads,
+              "blas": blas_libraries()}
     if args.device == "cuda":
         torch.backends.cudnn.benchmark = True
         if args.no_tf32:
@@ -277,8 +308,11 @@ def main(argv=None):
         else:
             spec = json.dumps({"name": name, "batch": batch, "height": h, "width": w,
                                "args": {k: getattr(args, k) for k in ("threads", "warmup", "reps", "classes", "act")}})
+            env = dict(os.environ)
+            for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+                env.setdefault(var, str(args.threads))  # BLAS thread pools that torch may not control
             proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--_child", spec],
-                                  capture_output=True, text=True)
+                                  capture_output=True, text=True, env=env)
             lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH_RECORD ")]
             if proc.returncode != 0 or not lines:
                 print(f"error: {name} {batch}x3x{h}x{w} failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}",
@@ -290,11 +324,16 @@ def main(argv=None):
         result["notes"] = notes
 
     print(f"device: {result['device']}  torch {torch.__version__}  act {args.act}")
-    print(f"{'record':11s} {'shape':>13s} {'mode':10s} {'median ms':>10s} {'fps':>9s} {'peak MiB':>9s}")
+    if args.device == "cpu":
+        print(f"BLAS: {', '.join(result['blas']) or 'none found'}")
+    print(f"{'record':11s} {'shape':>13s} {'mode':10s} {'median ms':>10s} {'min ms':>9s} {'fps':>9s} "
+          f"{'peak MiB':>9s}")
     for r in records:
         shape = f"{r['batch']}x3x{r['height']}x{r['width']}"
-        print(f"{r['name']:11s} {shape:>13s} {r['mode']:10s} {r['ms']:10.1f} {r['fps']:9.2f} "
-              f"{r['peak_bytes'] / 2**20:9.0f}")
+        extra = (f"  (process CPU {r['cpu_ms']:.0f} ms per run, load average {r['load_avg_1min']})"
+                 if "cpu_ms" in r else "")
+        print(f"{r['name']:11s} {shape:>13s} {r['mode']:10s} {r['ms']:10.1f} {r['ms_min']:9.1f} {r['fps']:9.2f} "
+              f"{r['peak_bytes'] / 2**20:9.0f}{extra}")
     for n in notes:
         print(f"note: {n}")
     if args.json:

@@ -7,7 +7,8 @@ set -euo pipefail
 
 packages=(cmake g++ make libgtest-dev libbenchmark-dev nlohmann-json3-dev libstb-dev)
 if [[ "${1:-}" == "--torch" ]]; then
-  packages+=(python3-torch python3-numpy)
+  # OpenBLAS: without it Debian's PyTorch falls back to the reference BLAS, several times slower.
+  packages+=(python3-torch python3-numpy libopenblas0-pthread)
 fi
 
 missing=()

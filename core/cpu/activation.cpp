@@ -5,6 +5,7 @@
 
 #include "core/activation_math.h"
 #include "core/cpu/channel_chunks.h"
+#include "core/cpu/vec_math.h"
 #include "core/cpu/grain.h"
 #include "core/parallel.h"
 
@@ -26,12 +27,12 @@ void elementwise(int64_t n, F&& f) {
 
 template <class T>
 void gelu_forward(const T* x, T* y, int64_t n) {
-  elementwise(n, [=](int64_t i) { y[i] = hd::gelu(x[i]); });
+  elementwise(n, [=](int64_t i) { y[i] = hd::gelu<T, CpuMath>(x[i]); });
 }
 
 template <class T>
 void gelu_backward(const T* gy, const T* x, T* gx, int64_t n) {
-  elementwise(n, [=](int64_t i) { gx[i] = gy[i] * hd::gelu_grad(x[i]); });
+  elementwise(n, [=](int64_t i) { gx[i] = gy[i] * hd::gelu_grad<T, CpuMath>(x[i]); });
 }
 
 template <class T>
@@ -46,7 +47,7 @@ void leaky_relu_backward(const T* gy, const T* x, T slope, T* gx, int64_t n) {
 
 template <class T>
 void sigmoid_forward(const T* x, T* y, int64_t n) {
-  elementwise(n, [=](int64_t i) { y[i] = hd::sigmoid(x[i]); });
+  elementwise(n, [=](int64_t i) { y[i] = hd::sigmoid<T, CpuMath>(x[i]); });
 }
 
 template <class T>
@@ -83,9 +84,9 @@ void prelu_backward(const T* gy, const T* x, const T* slope, int64_t slope_count
     chunks.for_each([&](int64_t item, int64_t, int64_t offset, int64_t len) {
       const T* g = gy + offset;
       const T* xp = x + offset;
-      double acc = 0.0;
-      for (int64_t i = 0; i < len; ++i) acc += static_cast<double>(g[i]) * hd::prelu_slope_grad(xp[i]);
-      partial[item] = acc;
+      partial[item] = lane_sum(len, [g, xp](int64_t i) {
+        return static_cast<double>(g[i]) * static_cast<double>(hd::prelu_slope_grad(xp[i]));
+      });
     });
     double total = 0.0;
     for (int64_t c = 0; c < C; ++c) {
@@ -110,7 +111,7 @@ void softmax_groups_forward(const T* x, T* y, int64_t N, int64_t G, int64_t C, i
       for (int64_t g = 1; g < G; ++g) m = std::max(m, xp[g * group_stride + s]);
       T sum = 0;
       for (int64_t g = 0; g < G; ++g) {
-        const T e = hd::exp_(xp[g * group_stride + s] - m);
+        const T e = cpu_exp(xp[g * group_stride + s] - m);
         yp[g * group_stride + s] = e;
         sum += e;
       }

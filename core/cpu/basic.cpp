@@ -12,6 +12,9 @@ namespace {
 constexpr int64_t kGrain = 1 << 15;  // elements per parallel chunk of elementwise loops
 
 // f(begin, end) over [0, n) in chunks of kGrain, chunks spread over threads.
+// Planes per parallel task, so that a task holds at least about kGrain elements.
+int64_t plane_grain(int64_t plane_size) { return std::max<int64_t>(1, kGrain / std::max<int64_t>(1, plane_size)); }
+
 template <class F>
 void parallel_chunks(int64_t n, F&& f) {
   const int64_t chunks = (n + kGrain - 1) / kGrain;
@@ -46,7 +49,7 @@ void mul_channel(const T* x, const T* s, T* y, int64_t planes, int64_t plane_siz
     const T* xp = x + p * plane_size;
     T* yp = y + p * plane_size;
     for (int64_t i = 0; i < plane_size; ++i) yp[i] = xp[i] * sp;
-  });
+  }, plane_grain(plane_size));
 }
 
 template <class T>
@@ -57,7 +60,7 @@ void dot_planes(const T* g, const T* x, T* gs, int64_t planes, int64_t plane_siz
     double acc = 0.0;
     for (int64_t i = 0; i < plane_size; ++i) acc += static_cast<double>(gp[i]) * xp[i];
     gs[p] = static_cast<T>(acc);
-  });
+  }, plane_grain(plane_size));
 }
 
 template <class T>
@@ -69,7 +72,7 @@ T sum(const T* x, int64_t n) {
     const int64_t hi = std::min(n, (c + 1) * kGrain);
     for (int64_t i = c * kGrain; i < hi; ++i) acc += x[i];
     partial[c] = acc;
-  });
+  }, 2);
   double total = 0.0;
   for (double p : partial) total += p;
   return static_cast<T>(total);
@@ -93,7 +96,7 @@ void copy_channels(const void* src, int64_t src_channels, int64_t src_first, voi
     const char* s = static_cast<const char*>(src) + (n * src_channels + src_first) * plane_bytes;
     char* d = static_cast<char*>(dst) + (n * dst_channels + dst_first) * plane_bytes;
     std::memcpy(d, s, block);
-  });
+  }, plane_grain(static_cast<int64_t>(block) / 4));
 }
 
 #define PMSDSEN_INSTANTIATE(T)                                                                \

@@ -11,6 +11,19 @@
 
 namespace pmsdsen::cpu {
 
+// sum_i f(i) for i in [0, n) in double, over 8 interleaved accumulators combined in a
+// fixed order: independent add chains (vectorisable), and a result fixed by n alone.
+template <class F>
+double lane_sum(int64_t n, F&& f) {
+  constexpr int kLanes = 8;
+  double acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] += f(i + l);
+  for (int l = 0; i < n; ++i, ++l) acc[l] += f(i);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
 struct ChannelChunks {
   static constexpr int64_t kPiece = 16384;
   ChannelChunks(int64_t n, int64_t c, int64_t s)

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "core/cpu/gemm.h"
+#include "core/error.h"
 #include "core/parallel.h"
 
 namespace pmsdsen::cpu {
@@ -19,39 +21,6 @@ inline Range run_inside(int64_t x0, int64_t stride, int64_t m, int64_t len) {
   return {first, last};
 }
 
-// dst[t * step] = row[x0 + t * stride] for t in [0, m), zero outside [0, len). row may be
-// null (the whole run is padding).
-template <class T>
-inline void copy_run(const T* row, int64_t x0, int64_t stride, int64_t m, int64_t len, T* dst,
-                     int64_t step) {
-  if (row == nullptr) {
-    for (int64_t t = 0; t < m; ++t) dst[t * step] = T(0);
-    return;
-  }
-  const Range in = run_inside(x0, stride, m, len);
-  for (int64_t t = 0; t < in.first; ++t) dst[t * step] = T(0);
-  if (step == 1 && stride == 1) {
-    std::memcpy(dst + in.first, row + (x0 + in.first), sizeof(T) * (in.last - in.first));
-  } else {
-    for (int64_t t = in.first; t < in.last; ++t) dst[t * step] = row[x0 + t * stride];
-  }
-  for (int64_t t = in.last; t < m; ++t) dst[t * step] = T(0);
-}
-
-// Calls f(oy, ox, offset, m) for the runs of output pixels [p0, p0 + count) that stay on
-// one output row: pixels p0 + offset .. p0 + offset + m - 1 are (oy, ox .. ox + m - 1).
-template <class F>
-inline void for_each_row_run(const ConvShape& s, int64_t p0, int64_t count, F&& f) {
-  int64_t oy = p0 / s.out_w, ox = p0 % s.out_w;
-  for (int64_t done = 0; done < count;) {
-    const int64_t m = std::min(s.out_w - ox, count - done);
-    f(oy, ox, done, m);
-    done += m;
-    ox = 0;
-    ++oy;
-  }
-}
-
 // Decodes column-matrix row r into (channel, ky, kx).
 struct Tap {
   int64_t c, ky, kx;
@@ -61,30 +30,78 @@ inline Tap decode_row(const ConvShape& s, int64_t r) {
   return {r / s.taps(), t / s.kernel_w, t % s.kernel_w};
 }
 
-// Packs B = col (rows: taps, columns: output pixels) straight from the image.
+// The packed layout of gemm_packed_b: block column jj of row k lives at
+// base[(jj / W) * W * kc + jj % W] with base = out + k * W. Writes n values of a run
+// starting at block column jj: src[i * stride], or zeros when src is null.
+template <class T, int W>
+inline void put_run(T* base, int64_t kc, int64_t jj, const T* src, int64_t stride, int64_t n) {
+  while (n > 0) {
+    const int64_t lane = jj % W, m = std::min<int64_t>(W - lane, n);
+    T* __restrict__ d = base + (jj / W) * (W * kc) + lane;
+    if (src == nullptr) {
+      for (int64_t i = 0; i < m; ++i) d[i] = T(0);
+    } else if (stride == 1) {
+      for (int64_t i = 0; i < m; ++i) d[i] = src[i];
+      src += m;
+    } else {
+      for (int64_t i = 0; i < m; ++i) d[i] = src[i * stride];
+      src += m * stride;
+    }
+    jj += m;
+    n -= m;
+  }
+}
+
+// n values src[i * stride] (zeros when src is null) to dst[i * step].
 template <class T>
+inline void put_strided(T* dst, int64_t step, const T* src, int64_t stride, int64_t n) {
+  if (src == nullptr) {
+    for (int64_t i = 0; i < n; ++i) dst[i * step] = T(0);
+  } else {
+    for (int64_t i = 0; i < n; ++i) dst[i * step] = src[i * stride];
+  }
+}
+
+// Walks output pixels [p0, p0 + count) one output row at a time and, for tap (ky, kx)
+// of channel plane xc, calls emit(offset, src, stride, n) for the zero / copied / zero
+// parts of each row: pixels p0 + offset .. + n - 1 read src[i * stride] (null: padding).
+template <class T, class Emit>
+inline void for_each_tap_run(const ConvShape& s, const T* xc, const Tap& tap, int64_t p0,
+                             int64_t count, Emit&& emit) {
+  const int64_t x0 = conv_in_coord(0, tap.kx, s.stride, s.padding, s.dilation);
+  const Range inside = run_inside(x0, s.stride, s.out_w, s.in_w);  // the same on every row
+  int64_t oy = p0 / s.out_w, ox = p0 % s.out_w;
+  for (int64_t done = 0; done < count; ox = 0, ++oy) {
+    const int64_t n = std::min(s.out_w - ox, count - done);
+    const int64_t iy = conv_in_coord(oy, tap.ky, s.stride, s.padding, s.dilation);
+    if (iy < 0 || iy >= s.in_h) {
+      emit(done, static_cast<const T*>(nullptr), int64_t{1}, n);
+    } else {
+      const T* row = xc + iy * s.in_w;
+      const int64_t a = std::clamp(inside.first, ox, ox + n), b = std::clamp(inside.last, a, ox + n);
+      if (a > ox) emit(done, static_cast<const T*>(nullptr), int64_t{1}, a - ox);
+      if (b > a) emit(done + (a - ox), row + (x0 + a * s.stride), s.stride, b - a);
+      if (ox + n > b) emit(done + (b - ox), static_cast<const T*>(nullptr), int64_t{1}, ox + n - b);
+    }
+    done += n;
+  }
+}
+
+// Packs B = col (rows: taps, columns: output pixels) straight from the image.
+template <class T, int W>
 void pack_col(const ConvShape& s, const T* x, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
               T* out) {
-  const int64_t W = gemm_panel_width<T>();
   for (int64_t k = 0; k < kc; ++k) {
     const Tap tap = decode_row(s, k0 + k);
     const T* xc = x + tap.c * s.in_plane();
-    for (int64_t jj = 0; jj < nc;) {  // one stretch of a panel row at a time
-      const int64_t lane = jj % W;
-      T* dst = out + (jj / W) * W * kc + k * W + lane;
-      const int64_t m = std::min(W - lane, nc - jj);
-      if (s.is_pointwise()) {
-        std::memcpy(dst, xc + j0 + jj, sizeof(T) * m);
-      } else {
-        for_each_row_run(s, j0 + jj, m, [&](int64_t oy, int64_t ox, int64_t off, int64_t len) {
-          const int64_t iy = conv_in_coord(oy, tap.ky, s.stride, s.padding, s.dilation);
-          const T* row = iy >= 0 && iy < s.in_h ? xc + iy * s.in_w : nullptr;
-          copy_run(row, conv_in_coord(ox, tap.kx, s.stride, s.padding, s.dilation), s.stride, len,
-                   s.in_w, dst + off, int64_t{1});
-        });
-      }
-      jj += m;
+    T* base = out + k * W;
+    if (s.is_pointwise()) {
+      put_run<T, W>(base, kc, 0, xc + j0, 1, nc);
+      continue;
     }
+    for_each_tap_run(s, xc, tap, j0, nc, [&](int64_t off, const T* src, int64_t stride, int64_t n) {
+      put_run<T, W>(base, kc, off, src, stride, n);
+    });
   }
   if (nc % W != 0) {
     T* last = out + (nc / W) * W * kc;
@@ -94,30 +111,60 @@ void pack_col(const ConvShape& s, const T* x, int64_t k0, int64_t kc, int64_t j0
 }
 
 // Packs B = col^T (rows: output pixels, columns: taps) straight from the image.
-template <class T>
+template <class T, int W>
 void pack_col_transposed(const ConvShape& s, const T* x, int64_t k0, int64_t kc, int64_t j0,
                          int64_t nc, T* out) {
-  const int64_t W = gemm_panel_width<T>();
   const int64_t panels = (nc + W - 1) / W;
   for (int64_t c = 0; c < panels * W; ++c) {
     T* dst = out + (c / W) * W * kc + c % W;  // element k at dst[k * W]
     if (c >= nc) {
-      for (int64_t k = 0; k < kc; ++k) dst[k * W] = T(0);
+      put_strided(dst, W, static_cast<const T*>(nullptr), 1, kc);
       continue;
     }
     const Tap tap = decode_row(s, j0 + c);
     const T* xc = x + tap.c * s.in_plane();
     if (s.is_pointwise()) {
-      for (int64_t k = 0; k < kc; ++k) dst[k * W] = xc[k0 + k];
+      put_strided(dst, W, xc + k0, 1, kc);
       continue;
     }
-    for_each_row_run(s, k0, kc, [&](int64_t oy, int64_t ox, int64_t off, int64_t len) {
-      const int64_t iy = conv_in_coord(oy, tap.ky, s.stride, s.padding, s.dilation);
-      const T* row = iy >= 0 && iy < s.in_h ? xc + iy * s.in_w : nullptr;
-      copy_run(row, conv_in_coord(ox, tap.kx, s.stride, s.padding, s.dilation), s.stride, len,
-               s.in_w, dst + off * W, W);
+    for_each_tap_run(s, xc, tap, k0, kc, [&](int64_t off, const T* src, int64_t stride, int64_t n) {
+      put_strided(dst + off * W, W, src, stride, n);
     });
   }
+}
+
+// f(std::integral_constant<int, W>) for the GEMM's panel width.
+template <class T, class F>
+void with_panel_width(F&& f) {
+  switch (gemm_panel_width<T>()) {
+    case 4: return f(std::integral_constant<int, 4>{});
+    case 8: return f(std::integral_constant<int, 8>{});
+    case 16: return f(std::integral_constant<int, 16>{});
+    case 32: return f(std::integral_constant<int, 32>{});
+    default: PMSDSEN_FAIL("conv: unexpected GEMM panel width ", gemm_panel_width<T>());
+  }
+}
+
+// Packers of one sample and group for gemm_packed_b.
+template <class T>
+PackB<T> col_packer(const ConvShape& s, const T* xg) {
+  PackB<T> pack;
+  with_panel_width<T>([&](auto w) {
+    pack = [&s, xg](int64_t k0, int64_t kc, int64_t j0, int64_t nc, T* out) {
+      pack_col<T, decltype(w)::value>(s, xg, k0, kc, j0, nc, out);
+    };
+  });
+  return pack;
+}
+template <class T>
+PackB<T> col_transposed_packer(const ConvShape& s, const T* xg) {
+  PackB<T> pack;
+  with_panel_width<T>([&](auto w) {
+    pack = [&s, xg](int64_t k0, int64_t kc, int64_t j0, int64_t nc, T* out) {
+      pack_col_transposed<T, decltype(w)::value>(s, xg, k0, kc, j0, nc, out);
+    };
+  });
+  return pack;
 }
 
 // Pointers to sample n, group g.
@@ -130,6 +177,32 @@ T* out_group(const ConvShape& s, T* y, int64_t n, int64_t g) {
   return y + (n * s.out_channels + g * s.cout_g()) * s.out_plane();
 }
 
+constexpr int64_t kColumnChunk = int64_t{1} << 18;  // elements of a column block (1 MB in float)
+
+// Adds the columns of output rows [oy0, oy1) (col: [col_rows, (oy1 - oy0) * out_w], row
+// stride ld) into the image x of one sample and group. Channels in parallel; within a
+// pixel the taps add up in a fixed order.
+template <class T>
+void col2im_add_rows(const ConvShape& s, const T* col, int64_t ld, int64_t oy0, int64_t oy1, T* x) {
+  parallel_for(0, s.cin_g(), [&](int64_t c) {
+    T* xc = x + c * s.in_plane();
+    for (int64_t ky = 0; ky < s.kernel_h; ++ky) {
+      for (int64_t kx = 0; kx < s.kernel_w; ++kx) {
+        const T* cr = col + ((c * s.kernel_h + ky) * s.kernel_w + kx) * ld;
+        const int64_t x0 = conv_in_coord(0, kx, s.stride, s.padding, s.dilation);
+        const Range in = run_inside(x0, s.stride, s.out_w, s.in_w);
+        for (int64_t oy = oy0; oy < oy1; ++oy) {
+          const int64_t iy = conv_in_coord(oy, ky, s.stride, s.padding, s.dilation);
+          if (iy < 0 || iy >= s.in_h) continue;
+          T* row = xc + iy * s.in_w;
+          const T* src = cr + (oy - oy0) * s.out_w;
+          for (int64_t ox = in.first; ox < in.last; ++ox) row[x0 + ox * s.stride] += src[ox];
+        }
+      }
+    }
+  }, grain_for(s.taps() * (oy1 - oy0) * s.out_w));
+}
+
 }  // namespace
 
 template <class T>
@@ -138,10 +211,7 @@ void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* bias, T
   const int64_t M = s.cout_g(), N = s.out_plane(), K = s.col_rows();
   for (int64_t n = 0; n < s.batch; ++n) {
     for (int64_t g = 0; g < s.groups; ++g) {
-      const T* xg = in_group(s, x, n, g);
-      const PackB<T> pack = [&](int64_t k0, int64_t kc, int64_t j0, int64_t nc, T* out) {
-        pack_col(s, xg, k0, kc, j0, nc, out);
-      };
+      const PackB<T> pack = col_packer(s, in_group(s, x, n, g));
       gemm_packed_b<T>(false, M, N, K, T(1), w + g * M * K, K, pack, T(0),
                        bias ? bias + g * M : nullptr, out_group(s, y, n, g), N);
     }
@@ -173,14 +243,22 @@ void conv2d_backward_input(const ConvShape& s, const T* gy, const T* w, T* gx) {
                 w[((g * cout_g + co) * cin_g + ci) * taps + tap];
     return conv2d_forward<T>(t, gy, flipped.data(), nullptr, gx);
   }
-  // General case: col = w_g^T gy_g, then scatter the columns back into the image.
-  const int64_t rows = s.col_rows(), plane = s.out_plane(), cout_g = s.cout_g();
-  std::vector<T> col(static_cast<size_t>(rows * plane));
+  // General case (strides > 1: the transposed convolution's forward): col = w_g^T gy_g,
+  // then scatter the columns back into the image, a few output rows at a time so that
+  // the column block stays in cache.
+  const int64_t rows = s.col_rows(), cout_g = s.cout_g();
+  const int64_t chunk_rows = std::clamp<int64_t>(kColumnChunk / std::max<int64_t>(1, rows * s.out_w), 1, s.out_h);
+  std::vector<T> col(static_cast<size_t>(rows * chunk_rows * s.out_w));
   for (int64_t n = 0; n < s.batch; ++n) {
     for (int64_t g = 0; g < s.groups; ++g) {
-      gemm<T>(true, false, rows, plane, cout_g, T(1), w + g * cout_g * rows, rows,
-              out_group(s, gy, n, g), plane, T(0), col.data(), plane);
-      col2im(s, col.data(), gx + (n * s.in_channels + g * s.cin_g()) * s.in_plane());
+      T* gxg = gx + (n * s.in_channels + g * s.cin_g()) * s.in_plane();
+      std::fill(gxg, gxg + s.cin_g() * s.in_plane(), T(0));
+      for (int64_t oy0 = 0; oy0 < s.out_h; oy0 += chunk_rows) {
+        const int64_t oy1 = std::min(s.out_h, oy0 + chunk_rows), cols = (oy1 - oy0) * s.out_w;
+        gemm<T>(true, false, rows, cols, cout_g, T(1), w + g * cout_g * rows, rows,
+                out_group(s, gy, n, g) + oy0 * s.out_w, s.out_plane(), T(0), col.data(), cols);
+        col2im_add_rows(s, col.data(), cols, oy0, oy1, gxg);
+      }
     }
   }
 }
@@ -192,10 +270,7 @@ void conv2d_backward_weight(const ConvShape& s, const T* gy, const T* x, T* gw) 
   const int64_t M = s.cout_g(), N = s.col_rows(), K = s.out_plane();
   for (int64_t n = 0; n < s.batch; ++n) {
     for (int64_t g = 0; g < s.groups; ++g) {
-      const T* xg = in_group(s, x, n, g);
-      const PackB<T> pack = [&](int64_t k0, int64_t kc, int64_t j0, int64_t nc, T* out) {
-        pack_col_transposed(s, xg, k0, kc, j0, nc, out);
-      };
+      const PackB<T> pack = col_transposed_packer(s, in_group(s, x, n, g));
       gemm_packed_b<T>(false, M, N, K, T(1), out_group(s, gy, n, g), K, pack, n == 0 ? T(0) : T(1),
                        nullptr, gw + g * M * N, N);
     }
@@ -208,7 +283,7 @@ void conv_add_bias(T* y, const T* bias, int64_t batch, int64_t channels, int64_t
     const T b = bias[p % channels];
     T* yp = y + p * plane;
     for (int64_t i = 0; i < plane; ++i) yp[i] += b;
-  });
+  }, grain_for(plane));
 }
 
 template <class T>
@@ -220,7 +295,7 @@ void conv_bias_backward(const T* gy, int64_t batch, int64_t channels, int64_t pl
 #pragma omp simd reduction(+ : acc)
     for (int64_t i = 0; i < plane; ++i) acc += g[i];
     sums[static_cast<size_t>(p)] = acc;
-  });
+  }, grain_for(plane));
   for (int64_t c = 0; c < channels; ++c) {
     double acc = 0.0;
     for (int64_t n = 0; n < batch; ++n) acc += sums[static_cast<size_t>(n * channels + c)];
@@ -233,37 +308,18 @@ void im2col(const ConvShape& s, const T* x, T* col) {
   const int64_t plane = s.out_plane();
   parallel_for(0, s.col_rows(), [&](int64_t r) {
     const Tap tap = decode_row(s, r);
-    const T* xc = x + tap.c * s.in_plane();
-    for_each_row_run(s, 0, plane, [&](int64_t oy, int64_t ox, int64_t off, int64_t len) {
-      const int64_t iy = conv_in_coord(oy, tap.ky, s.stride, s.padding, s.dilation);
-      copy_run(iy >= 0 && iy < s.in_h ? xc + iy * s.in_w : nullptr,
-               conv_in_coord(ox, tap.kx, s.stride, s.padding, s.dilation), s.stride, len, s.in_w,
-               col + r * plane + off, int64_t{1});
-    });
-  });
+    T* dst = col + r * plane;
+    for_each_tap_run(s, x + tap.c * s.in_plane(), tap, 0, plane,
+                     [&](int64_t off, const T* src, int64_t stride, int64_t n) {
+                       put_strided(dst + off, 1, src, stride, n);
+                     });
+  }, grain_for(plane));
 }
 
 template <class T>
 void col2im(const ConvShape& s, const T* col, T* x) {
-  const int64_t plane = s.out_plane();
-  parallel_for(0, s.cin_g(), [&](int64_t c) {
-    T* xc = x + c * s.in_plane();
-    std::fill(xc, xc + s.in_plane(), T(0));
-    for (int64_t ky = 0; ky < s.kernel_h; ++ky) {
-      for (int64_t kx = 0; kx < s.kernel_w; ++kx) {
-        const T* cr = col + ((c * s.kernel_h + ky) * s.kernel_w + kx) * plane;
-        const int64_t x0 = conv_in_coord(0, kx, s.stride, s.padding, s.dilation);
-        const Range in = run_inside(x0, s.stride, s.out_w, s.in_w);
-        for (int64_t oy = 0; oy < s.out_h; ++oy) {
-          const int64_t iy = conv_in_coord(oy, ky, s.stride, s.padding, s.dilation);
-          if (iy < 0 || iy >= s.in_h) continue;
-          T* row = xc + iy * s.in_w;
-          const T* src = cr + oy * s.out_w;
-          for (int64_t ox = in.first; ox < in.last; ++ox) row[x0 + ox * s.stride] += src[ox];
-        }
-      }
-    }
-  });
+  std::fill(x, x + s.cin_g() * s.in_plane(), T(0));
+  col2im_add_rows(s, col, s.out_plane(), 0, s.out_h, x);
 }
 
 template <class T>

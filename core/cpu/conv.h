@@ -55,4 +55,9 @@ template <class T>
 void channel_conv1d_backward_weight(const T* gy, const T* x, T* gw, int64_t batch, int64_t channels,
                                     int64_t k);
 
+// The grain for parallel_for over items of `work` elements each: loops of fewer than
+// kParallelWork elements in all run serially (there a fork/join costs more than it saves).
+constexpr int64_t kParallelWork = int64_t{1} << 15;
+inline int64_t grain_for(int64_t work) { return work >= kParallelWork ? 1 : kParallelWork / (work > 0 ? work : 1); }
+
 }  // namespace pmsdsen::cpu

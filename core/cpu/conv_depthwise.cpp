@@ -121,7 +121,7 @@ void depthwise3x3_forward(const ConvShape& s, const T* x, const T* w, const T* b
   parallel_for(0, s.batch * C, [&](int64_t p) {
     const int64_t c = p % C;
     forward_plane(g, x + p * s.in_plane(), w + 9 * c, bias ? bias[c] : T(0), y + p * s.out_plane());
-  });
+  }, grain_for(9 * s.out_plane()));
 }
 
 // gx[i] = sum_t w[t] gy[i + pad - k*dil]: the forward kernel with the taps reversed,
@@ -135,7 +135,7 @@ void depthwise3x3_backward_input(const ConvShape& s, const T* gy, const T* w, T*
     T flipped[9];
     for (int t = 0; t < 9; ++t) flipped[t] = w[9 * c + 8 - t];
     forward_plane(g, gy + p * s.out_plane(), flipped, T(0), gx + p * s.in_plane());
-  });
+  }, grain_for(9 * s.in_plane()));
 }
 
 // Per-plane sums in parallel, then a sum over the batch in a fixed order per channel.
@@ -146,7 +146,7 @@ void depthwise3x3_backward_weight(const ConvShape& s, const T* gy, const T* x, T
   std::vector<double> partial(static_cast<size_t>(s.batch * C * 9), 0.0);
   parallel_for(0, s.batch * C, [&](int64_t p) {
     weight_grad_plane(g, gy + p * s.out_plane(), x + p * s.in_plane(), partial.data() + 9 * p);
-  });
+  }, grain_for(9 * s.out_plane()));
   for (int64_t c = 0; c < C; ++c) {
     for (int t = 0; t < 9; ++t) {
       double acc = 0.0;

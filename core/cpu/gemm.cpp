@@ -46,6 +46,7 @@ constexpr int64_t kSplitMaxC = 1 << 16;      // K is split only when C has at mo
 constexpr int64_t kSplitMinK = 1 << 13;      // ...and K at least this long
 constexpr int64_t kSplitChunk = 1 << 12;     // K per chunk (a multiple of KC)
 constexpr int64_t kSplitMaxChunks = 32;
+constexpr int64_t kParallelMacs = 1 << 20;  // products below this run on one thread
 
 // A per-thread, 64-byte-aligned scratch buffer that only grows (no page faults per call).
 template <class T>
@@ -285,11 +286,12 @@ void gemm_driver(const Operands& o, int64_t M, int64_t N, int64_t K, T alpha, co
   n_blocks = std::min(n_panels, (n_blocks + threads - 1) / threads * threads);
   const int64_t nc = (n_panels + n_blocks - 1) / n_blocks * G::NR;
   n_blocks = (N + nc - 1) / nc;
-  parallel_for(0, m_blocks * n_blocks, [&](int64_t t) {
+  const int64_t tasks = m_blocks * n_blocks;
+  parallel_for(0, tasks, [&](int64_t t) {
     const int64_t i0 = (t % m_blocks) * G::MC, j0 = (t / m_blocks) * nc;
     gemm_block<T>(o, i0, std::min(M, i0 + G::MC), j0, std::min(N, j0 + nc), 0, K, alpha, A, pack,
                   beta, bias, C);
-  });
+  }, M * N * K < kParallelMacs ? tasks : 1);
 }
 
 // C = beta * C (beta == 0: zeros, C not read) + bias.

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/cpu/grain.h"
+#include "core/cpu/vec_math.h"
 #include "core/parallel.h"
 #include "core/scalar_math.h"
 
@@ -42,7 +43,7 @@ int64_t cross_entropy_pixels(const T* x, const int64_t* target, int64_t N, int64
       for (int64_t i = 0; i < len; ++i) m[i] = std::max(m[i], xn[k * S + i]);
     for (int64_t i = 0; i < len; ++i) sum[i] = 0;
     for (int64_t k = 0; k < K; ++k)
-      for (int64_t i = 0; i < len; ++i) sum[i] += hd::exp_(xn[k * S + i] - m[i]);
+      for (int64_t i = 0; i < len; ++i) sum[i] += cpu_exp(xn[k * S + i] - m[i]);
     int64_t local_bad = 0;
     for (int64_t i = 0; i < len; ++i) {
       const int64_t p = n * S + s0 + i;
@@ -53,7 +54,7 @@ int64_t cross_entropy_pixels(const T* x, const int64_t* target, int64_t N, int64
       if (!valid && t != ignore_index) ++local_bad;
       // As log_softmax: x_t - max - log(sum).
       nll[p] = valid ? -((xn[t * S + i] - m[i]) - log_sum) : T(0);
-      if (prob) prob[p] = valid ? hd::exp_(xn[t * S + i] - m[i]) / sum[i] : T(1);
+      if (prob) prob[p] = valid ? cpu_exp(xn[t * S + i] - m[i]) / sum[i] : T(1);
     }
     if (local_bad) bad += local_bad;
   });
@@ -109,14 +110,18 @@ void cross_entropy_backward(const T* x, const int64_t* target, const T* lse, con
   pixel_blocks(N, K, S, [&](int64_t n, int64_t s0, int64_t s1) {
     const int64_t len = s1 - s0;
     const int64_t p0 = n * S + s0;
+    T cs[kBlock];  // scale * coef per pixel
+    for (int64_t i = 0; i < len; ++i) cs[i] = scale * coef[p0 + i];
+    const T* l = lse + p0;
     for (int64_t k = 0; k < K; ++k) {
       const T* xr = x + (n * K + k) * S + s0;
       T* gr = gx + (n * K + k) * S + s0;
-      for (int64_t i = 0; i < len; ++i) {
-        const T c = coef[p0 + i];
-        gr[i] = c == T(0) ? T(0)
-                          : scale * c * (hd::exp_(xr[i] - lse[p0 + i]) - (target[p0 + i] == k ? T(1) : T(0)));
-      }
+      for (int64_t i = 0; i < len; ++i) gr[i] = cs[i] * cpu_exp(xr[i] - l[i]);
+    }
+    // The target's one-hot term; pixels with coef 0 (ignored, or dropped by OHEM) stay 0.
+    for (int64_t i = 0; i < len; ++i) {
+      const int64_t t = target[p0 + i];
+      if (cs[i] != T(0)) gx[(n * K + t) * S + s0 + i] -= cs[i];
     }
   });
 }

@@ -18,14 +18,11 @@ void batch_norm_train_stats(const T* x, int64_t N, int64_t C, int64_t S, const T
   std::vector<double> piece_mean(chunks.count()), piece_m2(chunks.count());
   chunks.for_each([&](int64_t item, int64_t, int64_t offset, int64_t len) {
     const T* p = x + offset;
-    double sum = 0.0;
-    for (int64_t i = 0; i < len; ++i) sum += p[i];
-    const double m = sum / static_cast<double>(len);
-    double m2 = 0.0;
-    for (int64_t i = 0; i < len; ++i) {
-      const double d = p[i] - m;
-      m2 += d * d;
-    }
+    const double m = lane_sum(len, [p](int64_t i) { return static_cast<double>(p[i]); }) / static_cast<double>(len);
+    const double m2 = lane_sum(len, [p, m](int64_t i) {
+      const double d = static_cast<double>(p[i]) - m;
+      return d * d;
+    });
     piece_mean[item] = m;
     piece_m2[item] = m2;
   });
@@ -99,11 +96,10 @@ void batch_norm_backward(const T* gy, const T* x, const T* mean, const T* invstd
       const T* g = gy + offset;
       const T* xp = x + offset;
       const T mu = mean[c];
-      double s0 = 0.0, s1 = 0.0;
-      for (int64_t i = 0; i < len; ++i) {
-        s0 += g[i];
-        s1 += static_cast<double>(g[i]) * static_cast<double>(xp[i] - mu);
-      }
+      const double s0 = lane_sum(len, [g](int64_t i) { return static_cast<double>(g[i]); });
+      const double s1 = lane_sum(len, [g, xp, mu](int64_t i) {
+        return static_cast<double>(g[i]) * static_cast<double>(xp[i] - mu);
+      });
       p0[item] = s0;
       p1[item] = s1;
     });

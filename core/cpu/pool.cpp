@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "core/cpu/channel_chunks.h"
 #include "core/cpu/grain.h"
 #include "core/parallel.h"
 #include "core/pool_math.h"
@@ -114,8 +115,7 @@ template <class T>
 void global_avg_pool_forward(const T* x, T* y, int64_t planes, int64_t S) {
   parallel_for(0, planes, [&](int64_t plane) {
     const T* xp = x + plane * S;
-    double acc = 0.0;
-    for (int64_t i = 0; i < S; ++i) acc += xp[i];
+    const double acc = lane_sum(S, [xp](int64_t i) { return static_cast<double>(xp[i]); });
     y[plane] = static_cast<T>(acc / static_cast<double>(S));
   }, grain_for(S));
 }
