@@ -1,5 +1,7 @@
 #include "layers/trace.h"
 
+#include <chrono>
+
 #include "layers/conv.h"
 
 namespace pmsdsen {
@@ -14,12 +16,25 @@ void collect(const Module& m, const std::string& name,
 }
 }  // namespace
 
-LayerTrace::LayerTrace() : previous_(active_trace) { active_trace = this; }
+LayerTrace::LayerTrace(const TraceOptions& options) : options_(options), previous_(active_trace) {
+  active_trace = this;
+}
 LayerTrace::~LayerTrace() { active_trace = previous_; }
 LayerTrace* LayerTrace::active() { return active_trace; }
 
-void LayerTrace::record(const Module* module, const Shape& input, const Shape& output) {
-  entries_.push_back({module, input, output});
+double LayerTrace::begin(Device device) const {
+  if (!options_.timing) return 0.0;
+  synchronize(device);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+void LayerTrace::record(const Module* module, const Shape& input, const Tensor& output, double started) {
+  double seconds = 0.0;
+  if (options_.timing) {
+    synchronize(output.device());
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count() - started;
+  }
+  entries_.push_back({module, input, output.shape(), options_.keep_values ? output.detach() : Tensor(), seconds});
 }
 
 int64_t layer_macs(const Module& module, const Shape& input, const Shape& output) {

@@ -2,6 +2,7 @@
 
 #include "layers/batchnorm.h"
 #include "layers/trace.h"
+#include "models/fold_bn.h"
 
 namespace pmsdsen {
 
@@ -11,7 +12,7 @@ std::shared_ptr<Conv2d> make_conv(const Conv2dSpec& spec, Generator& gen) {
 
 std::shared_ptr<Sequential> conv_bn(const Conv2dSpec& spec, std::optional<Activation> act, Generator& gen,
                                     std::vector<std::shared_ptr<Module>> lead) {
-  auto seq = std::make_shared<Sequential>();
+  auto seq = std::make_shared<FoldingSequential>();
   for (auto& layer : lead) seq->push_back(std::move(layer));
   seq->push_back(make_conv(spec, gen));
   seq->push_back(std::make_shared<BatchNorm2d>(spec.out_channels));

@@ -7,12 +7,13 @@
 #include "layers/activation.h"
 #include "layers/batchnorm.h"
 #include "models/conv_bn.h"
+#include "models/fold_bn.h"
 
 namespace pmsdsen {
 
 DWFF::DWFF(int64_t ch, int64_t reduction, Generator& gen) : channels_(ch) {
   const int64_t d = std::max<int64_t>(ch / reduction, 4);
-  conv_du_ = register_module("conv_du", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
+  conv_du_ = register_module("conv_du", std::make_shared<FoldingSequential>(std::initializer_list<std::shared_ptr<Module>>{
                                             make_conv({ch, d, 1, 1, 0, 1, 1, true}, gen),
                                             std::make_shared<BatchNorm2d>(d), std::make_shared<LeakyReLU>(0.2)}));
   // A ModuleList in the released code: two heads, never run in sequence.

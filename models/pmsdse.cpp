@@ -23,7 +23,8 @@ Tensor PMSDSE::forward(const Tensor& x) {
   Tensor y;
   {
     Tensor e = entry_bn_act_->forward(x);
-    y = ldi_->forward(e) + mslri_->forward(e);
+    y = ldi_->forward(e);
+    y = y + mslri_->forward(e);
     y = y + attn_->forward(e);
   }
   y = attn_output_->forward(conv1x1_->forward(bn_act_->forward(y)));

@@ -5,6 +5,7 @@
 #include "layers/trace.h"
 #include "models/conv_bn.h"
 #include "models/dwff.h"
+#include "models/fold_bn.h"
 #include "models/msse.h"
 #include "models/pmsdse.h"
 #include "models/sampling.h"
@@ -13,11 +14,11 @@ namespace pmsdsen {
 namespace {
 
 // Sequential with a name for the layer table.
-class Stem : public Sequential {
+class Stem : public FoldingSequential {
  public:
   std::string type_name() const override { return "Stem"; }
 };
-class SegHead : public Sequential {
+class SegHead : public FoldingSequential {
  public:
   std::string type_name() const override { return "SegHead"; }
 };
@@ -103,27 +104,41 @@ PmsdsenOutput PMSDSEN::run_impl(const Tensor& image, bool heads) {
   PMSDSEN_CHECK(image.size(0) > 1 || !batch_statistics_in_use(*this),
                 "PMSDSEN: training-mode batch normalisation needs at least 2 images per batch (the pooled "
                 "1x1 branches have one value per channel per image), got ", image.str());
-  auto traced2 = [](Module& m, const Tensor& in, Tensor out) {
-    trace_record(&m, in.shape(), out.shape());
-    return out;
-  };
+  // Every intermediate is released as soon as nothing needs it (in no-grad inference the
+  // memory goes back at once): the skip connections l1, l2 die at their fusion, and l3, l4
+  // as soon as they are upsampled unless the auxiliary heads need them.
+  // The image injected into down2 (at H/2) is reduced once more for down3 (at H/4).
+  Tensor image_2 = inject_image(image, image.size(2) / 2);
   Tensor l1 = stage(*layer1_, trace_call(*stem_, image));
-  Tensor l2 = stage(*layer2_, traced2(*down2_, l1, down2_->forward(l1, image)));
-  Tensor l3 = trace_call(*msse_, stage(*layer3_, traced2(*down3_, l2, down3_->forward(l2, image))));
+  Tensor l2 = stage(*layer2_, trace_scope(*down2_, l1, [&] { return down2_->forward(l1, image_2); }));
+  Tensor image_4 = inject_image(image_2, image.size(2) / 4);
+  image_2 = Tensor();
+  Tensor l3 = trace_call(*msse_, stage(*layer3_, trace_scope(*down3_, l2, [&] { return down3_->forward(l2, image_4); })));
+  image_4 = Tensor();
   Tensor l4;
   {
     Tensor u = trace_call(*up4_, l3);
-    l4 = stage(*layer4_, traced2(*dwff4_, u, dwff4_->forward(u, l2)));
+    if (!heads) l3 = Tensor();
+    Tensor fused = trace_scope(*dwff4_, u, [&] { return dwff4_->forward(u, l2); });
+    u = Tensor();
+    l2 = Tensor();
+    l4 = stage(*layer4_, std::move(fused));
   }
-  l2 = Tensor();
   Tensor l5;
   {
     Tensor u = trace_call(*up5_, l4);
-    l5 = stage(*layer5_, traced2(*dwff5_, u, dwff5_->forward(u, l1)));
+    if (!heads) l4 = Tensor();
+    Tensor fused = trace_scope(*dwff5_, u, [&] { return dwff5_->forward(u, l1); });
+    u = Tensor();
+    l1 = Tensor();
+    l5 = stage(*layer5_, std::move(fused));
   }
-  l1 = Tensor();
   PmsdsenOutput out;
-  out.logits = ops::bilinear_scale(trace_call(*head_x2_, l5), 2, false);
+  {
+    Tensor head = trace_call(*head_x2_, l5);
+    l5 = Tensor();
+    out.logits = ops::bilinear_scale(head, 2, false);
+  }
   if (heads) {
     out.aux_x4 = ops::bilinear_scale(trace_call(*head_x4_, l4), 4, false);
     out.aux_x8 = ops::bilinear_scale(trace_call(*head_x8_, l3), 8, false);

@@ -5,6 +5,7 @@
 #include "layers/batchnorm.h"
 #include "layers/trace.h"
 #include "models/conv_bn.h"
+#include "models/fold_bn.h"
 
 namespace pmsdsen {
 
@@ -38,6 +39,9 @@ Up::Up(int64_t cin, int64_t cout, Activation act, Generator& gen) {
   act_ = register_module("act", make_activation(act, cout));
 }
 
-Tensor Up::forward(const Tensor& x) { return act_->forward(bn_->forward(conv_->forward(x))); }
+Tensor Up::forward(const Tensor& x) {
+  auto& bn = static_cast<BatchNorm2d&>(*bn_);
+  return act_->forward(can_fold(bn) ? conv_bn_folded(*conv_, bn, x) : bn.forward(conv_->forward(x)));
+}
 
 }  // namespace pmsdsen

@@ -2,11 +2,16 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 
+#include "autograd/grad_mode.h"
+#include "core/allocator.h"
 #include "layers/batchnorm.h"
 #include "layers/conv.h"
 #include "models/pmsdsen.h"
+#include "models/summary.h"
 #include "tests/test_model_util.h"
 
 using namespace pmsdsen;
@@ -122,4 +127,85 @@ TEST(Model, RejectsSizesThatAreNotMultiplesOf8) {
   EXPECT_THROW(net.run(Tensor::zeros({1, 4, 48, 64})), Error);
   EXPECT_THROW(net.run(Tensor::zeros({3, 48, 64})), Error);
   EXPECT_THROW(PMSDSEN({0, Activation::GELU}), Error);
+}
+
+TEST(Model, SummaryMatchesThePyTorchMacCount) {
+  std::ifstream in(test::fixture_path("macs.json"));
+  const nlohmann::json macs = nlohmann::json::parse(in);
+  PMSDSEN net;
+  const ModelSummary s = summarize(net, 48, 64);
+  EXPECT_EQ(s.macs, macs["total_macs_at"]["48x64"].get<int64_t>());
+  EXPECT_EQ(s.parameters, macs["parameters"]["gelu"].get<int64_t>());
+  EXPECT_EQ(s.state_dict_tensors, macs["state_dict_tensors"]["gelu"].get<int64_t>());
+  EXPECT_EQ(s.macs_conv1d, macs["macs_by_type"]["Conv1d"].get<int64_t>());  // independent of the size
+  EXPECT_EQ(s.macs, s.macs_conv2d + s.macs_conv_transpose2d + s.macs_conv1d);
+  // The same convolutions in the same order (channels do not depend on the size).
+  const auto& layers = macs["layers"];
+  ASSERT_EQ(s.layers.size(), layers.size());
+  for (size_t i = 0; i < s.layers.size(); ++i) {
+    EXPECT_EQ(s.layers[i].name, layers[i]["name"].get<std::string>()) << i;
+    EXPECT_EQ(s.layers[i].type, layers[i]["type"].get<std::string>()) << i;
+    EXPECT_EQ(s.layers[i].input.at(0), layers[i]["in_shape"][0].get<int64_t>()) << s.layers[i].name;
+    EXPECT_EQ(s.layers[i].output.at(0), layers[i]["out_shape"][0].get<int64_t>()) << s.layers[i].name;
+  }
+  // Blocks: every parameter belongs to one, and their MACs add up.
+  int64_t params = 0, block_macs = 0;
+  for (const SummaryRow& b : s.blocks) {
+    params += b.parameters;
+    block_macs += b.macs;
+  }
+  EXPECT_EQ(params, s.parameters);
+  EXPECT_EQ(block_macs, s.macs);
+  ASSERT_EQ(s.blocks.size(), 23u);
+  EXPECT_EQ(s.blocks.front().name, "Stem_Conv");
+  EXPECT_EQ(s.blocks.front().output, (Shape{32, 24, 32}));
+  EXPECT_EQ(s.blocks[12].name, "MSSE_");
+  EXPECT_EQ(s.blocks[12].output, (Shape{128, 6, 8}));
+  EXPECT_EQ(s.blocks.back().name, "seg_head_x8");
+}
+
+TEST(Model, InferenceReleasesIntermediatesEarly) {
+  PMSDSEN net;
+  net.eval();
+  autograd::NoGradGuard no_grad;
+  const Tensor x = Tensor::zeros({1, 3, 48, 64});
+  net.forward(x);  // first call: anything lazily created
+  const size_t before = memory_stats(Device::cpu()).current_bytes;
+  reset_peak_memory(Device::cpu());
+  Tensor logits = net.forward(x);
+  const size_t peak = memory_stats(Device::cpu()).peak_bytes - before;
+  const double map = 32.0 * 24 * 32 * sizeof(float);  // one 32-channel map at H/2: the widest activations
+  EXPECT_LT(static_cast<double>(peak), 7.0 * map) << "peak " << peak << " bytes";
+  EXPECT_EQ(memory_stats(Device::cpu()).current_bytes - before, logits.nbytes());  // only the output is left
+  const PmsdsenOutput all = net.run(x);
+  EXPECT_EQ(all.aux_x8.shape(), (Shape{1, 19, 48, 64}));
+}
+
+TEST(Model, FoldedBatchNormMatchesTheLayerByLayerForward) {
+  // Evaluation without gradients folds every BN into its convolution; with gradients
+  // enabled the layers run one by one. Frozen BN in training mode folds too.
+  const Safetensors& fx = test::model_fixture("prelu");
+  PMSDSEN net({19, Activation::PReLU});
+  net.load_state_dict(test::fixture_state_dict(fx));
+  const Tensor x = fx.tensors.at("input");
+  net.eval();
+  PmsdsenOutput unfolded = net.run(x);
+  PmsdsenOutput folded;
+  {
+    autograd::NoGradGuard no_grad;
+    folded = net.run(x);
+  }
+  EXPECT_TRUE(unfolded.logits.requires_grad());
+  EXPECT_FALSE(folded.logits.requires_grad());
+  EXPECT_LT(test::max_rel_diff(folded.logits, unfolded.logits), 1e-5);
+  EXPECT_LT(test::max_rel_diff(folded.aux_x8, unfolded.aux_x8), 1e-5);
+  net.train();
+  freeze_batch_norm(net);
+  autograd::NoGradGuard no_grad;
+  const PmsdsenOutput frozen = net.run(x);
+  EXPECT_LT(test::max_rel_diff(frozen.logits, folded.logits), 1e-6);
+  for (const auto& [name, t] : net.named_buffers())
+    if (name.find("running_mean") != std::string::npos) {
+      EXPECT_EQ(t.to_vector<float>(), fx.tensors.at(name).to_vector<float>()) << name << " changed while frozen";
+    }
 }
