@@ -119,6 +119,7 @@ nlohmann::json to_json(const ModelRecord& r, const std::string& mode, const Stat
   j["ms_p10"] = s.p10;
   j["ms_p90"] = s.p90;
   j["reps"] = s.count;
+  if (!std::isnan(s.cpu_median)) j["cpu_ms"] = s.cpu_median;  // process CPU time per run (CPU only)
   if (r.name == "inference") j["heads"] = o.all_heads ? 3 : 1;
   return j;
 }

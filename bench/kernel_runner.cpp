@@ -29,6 +29,7 @@ void put_stats(nlohmann::json& r, const std::string& prefix, const Stats& s) {
   r[prefix + "ms_p90"] = s.p90;
   r[prefix + "ms_max"] = s.max;
   r[prefix + "reps"] = s.count;
+  if (!std::isnan(s.cpu_median)) r[prefix + "cpu_ms"] = s.cpu_median;
 }
 
 double gbps(double bytes, double ms) { return ms > 0 ? bytes / (ms * 1e6) : kNaN; }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <vector>
 
@@ -21,6 +22,12 @@ double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
+double process_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
+}
+
 Stats time_cpu(const std::function<void(int64_t)>& fn, const TimerOptions& o) {
   int64_t rep = 0;
   double est = 0.0;
@@ -31,14 +38,18 @@ Stats time_cpu(const std::function<void(int64_t)>& fn, const TimerOptions& o) {
     est = ms_since(t0);
   }
   const int64_t reps = reps_for(o, est);
-  std::vector<double> times;
+  std::vector<double> times, cpu;
   times.reserve(static_cast<size_t>(reps));
   for (int64_t i = 0; i < reps; ++i) {
+    const double c0 = process_cpu_ms();
     const Clock::time_point t0 = Clock::now();
     fn(rep++);
     times.push_back(ms_since(t0));
+    cpu.push_back(process_cpu_ms() - c0);
   }
-  return summarize(std::move(times));
+  Stats s = summarize(std::move(times));
+  s.cpu_median = summarize(std::move(cpu)).median;
+  return s;
 }
 
 #ifdef PMSDSEN_WITH_CUDA

@@ -60,6 +60,7 @@ TEST(BenchTimer, CpuTimingCallsWarmupThenTimedReps) {
   EXPECT_GE(s.min, 0.0);
   EXPECT_LE(s.min, s.median);
   EXPECT_LE(s.median, s.max);
+  EXPECT_GE(s.cpu_median, 0.0);  // process CPU time is measured on the CPU (NaN would fail)
 }
 
 TEST(BenchRotation, SetsExceedTheCacheWithinTheBudget) {
@@ -154,6 +155,7 @@ TEST(BenchRunner, RecordHoldsTheIssueFields) {
   EXPECT_NEAR(gbps, 1024.0 / (ms * 1e6), 1e-9 * gbps);
   EXPECT_NEAR(r["copy_fraction"].get<double>(), gbps / 10.0, 1e-12);
   EXPECT_FALSE(r.contains("cudnn_ms"));  // no baselines on the CPU
+  EXPECT_GE(r["cpu_ms"].get<double>(), 0.0);
 }
 
 TEST(BenchRunner, UnwrittenOutputsAndFailuresAreReported) {
