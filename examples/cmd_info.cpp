@@ -91,23 +91,30 @@ int run_info(const std::vector<std::string>& argv) {
     std::snprintf(buf, sizeof buf, "%.2f", seconds * 1e3);
     return std::string(buf);
   };
+  // The time column of a timed table ("" otherwise).
+  auto time_column = [&](double seconds) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, " %10.2f", seconds * 1e3);
+    return timed ? std::string(buf) : std::string();
+  };
+  const std::string time_header = timed ? "         ms" : "";
 
   std::printf("PMSDSEN: %lld classes, %s activations, input 1 x 3 x %lld x %lld\n\n",
               static_cast<long long>(classes), activation_name(act).c_str(), static_cast<long long>(h),
               static_cast<long long>(w));
   std::printf("%-14s %-18s %-18s %10s %12s%s\n", "block", "type", "output", "params", "MACs",
-              timed ? "         ms" : "");
+              time_header.c_str());
   for (const SummaryRow& r : s.blocks)
     std::printf("%-14s %-18s %-18s %10s %12s%s\n", r.name.c_str(), r.type.c_str(), dims(r.output).c_str(),
-                grouped(r.parameters).c_str(), mega(r.macs).c_str(), timed ? (" " + std::string(10 - std::min<size_t>(10, ms(r.seconds).size()), ' ') + ms(r.seconds)).c_str() : "");
+                grouped(r.parameters).c_str(), mega(r.macs).c_str(), time_column(r.seconds).c_str());
   std::printf("(the three heads' outputs are upsampled bilinearly to %lld x %lld x %lld)\n\n",
               static_cast<long long>(classes), static_cast<long long>(h), static_cast<long long>(w));
   if (args.flag("layers")) {
     std::printf("%-46s %-16s %-16s %-16s %15s%s\n", "convolution", "type", "input", "output", "MACs",
-                timed ? "        ms" : "");
+                time_header.c_str());
     for (const SummaryRow& r : s.layers)
       std::printf("%-46s %-16s %-16s %-16s %15s%s\n", r.name.c_str(), r.type.c_str(), dims(r.input).c_str(),
-                  dims(r.output).c_str(), grouped(r.macs).c_str(), timed ? (" " + std::string(9 - std::min<size_t>(9, ms(r.seconds).size()), ' ') + ms(r.seconds)).c_str() : "");
+                  dims(r.output).c_str(), grouped(r.macs).c_str(), time_column(r.seconds).c_str());
     std::printf("\n");
   }
   std::printf("parameters: %s (state dict: %s tensors)\n", grouped(s.parameters).c_str(),

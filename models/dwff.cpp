@@ -13,9 +13,11 @@ namespace pmsdsen {
 
 DWFF::DWFF(int64_t ch, int64_t reduction, Generator& gen) : channels_(ch) {
   const int64_t d = std::max<int64_t>(ch / reduction, 4);
-  conv_du_ = register_module("conv_du", std::make_shared<FoldingSequential>(std::initializer_list<std::shared_ptr<Module>>{
-                                            make_conv({ch, d, 1, 1, 0, 1, 1, true}, gen),
-                                            std::make_shared<BatchNorm2d>(d), std::make_shared<LeakyReLU>(0.2)}));
+  auto conv_du = std::make_shared<FoldingSequential>();
+  conv_du->push_back(make_conv({ch, d, 1, 1, 0, 1, 1, true}, gen));
+  conv_du->push_back(std::make_shared<BatchNorm2d>(d));
+  conv_du->push_back(std::make_shared<LeakyReLU>(0.2));
+  conv_du_ = register_module("conv_du", std::shared_ptr<Sequential>(conv_du));
   // A ModuleList in the released code: two heads, never run in sequence.
   fcs_ = register_module("fcs", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
                                     make_conv({d, ch, 1, 1, 0, 1, 1, true}, gen),

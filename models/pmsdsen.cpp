@@ -113,7 +113,8 @@ PmsdsenOutput PMSDSEN::run_impl(const Tensor& image, bool heads) {
   Tensor l2 = stage(*layer2_, trace_scope(*down2_, l1, [&] { return down2_->forward(l1, image_2); }));
   Tensor image_4 = inject_image(image_2, image.size(2) / 4);
   image_2 = Tensor();
-  Tensor l3 = trace_call(*msse_, stage(*layer3_, trace_scope(*down3_, l2, [&] { return down3_->forward(l2, image_4); })));
+  Tensor l3 = stage(*layer3_, trace_scope(*down3_, l2, [&] { return down3_->forward(l2, image_4); }));
+  l3 = trace_call(*msse_, l3);
   image_4 = Tensor();
   Tensor l4;
   {

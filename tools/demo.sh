@@ -11,6 +11,4 @@ cd "$(dirname "$0")/.."
 
 tools/setup.sh
 tools/build.sh
-# Threads that spin at OpenMP barriers starve each other on a busy machine; sleep instead.
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 exec build/bin/pmsdsen demo "$@"

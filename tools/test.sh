@@ -15,4 +15,6 @@ else
   dir=build
 fi
 cd "$dir"
+# Spinning OpenMP threads are ruinous when test processes share the cores.
+export OMP_WAIT_POLICY=passive
 ctest --output-on-failure -j "$(nproc)" --timeout 900
