@@ -76,7 +76,8 @@ std::vector<std::pair<std::string, Tensor>> trainable_parameters(Module& model, 
 void remove_stale_temporaries(const std::string& dir) {
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
-    if (e.is_regular_file() && name.find(".tmp.") != std::string::npos) fs::remove(e.path());
+    for (const char* ours : {"last.safetensors", "best.safetensors", "curves.svg", "config.json", "log.jsonl"})
+      if (e.is_regular_file() && name.rfind(std::string(ours) + ".tmp.", 0) == 0) fs::remove(e.path());
   }
 }
 
