@@ -5,6 +5,10 @@
 #include <map>
 #include <mutex>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "core/error.h"
 
 #ifdef PMSDSEN_WITH_CUDA
@@ -34,7 +38,20 @@ Accounting& cpu_accounting() {
   return *a;
 }
 
+// glibc maps blocks of 32 MB and more (every activation of a large image) directly and
+// unmaps them when freed, so each new activation page-faults its memory in again: on a
+// 1024 x 2048 image that doubled the CPU time of a forward pass. Keep freed memory in the
+// process for the next tensor instead. Done once, before the first tensor.
+void keep_freed_memory_in_process() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}
+
 void* cpu_allocate(size_t bytes) {
+  static const bool tuned = (keep_freed_memory_in_process(), true);
+  (void)tuned;
   const size_t rounded = round_up(bytes, kCpuAlignment);
   void* p = std::aligned_alloc(kCpuAlignment, rounded);
   PMSDSEN_CHECK(p != nullptr, "out of host memory allocating ", bytes, " bytes");

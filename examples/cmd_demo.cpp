@@ -80,7 +80,6 @@ int run_demo(const std::vector<std::string>& argv) {
               << args.usage();
     return 0;
   }
-  keep_freed_cpu_memory();
   const std::string device_text = args.get("device");
   const Device device = device_text == "auto" ? (cuda_available() ? Device::cuda() : Device::cpu())
                                               : parse_device(device_text);

@@ -42,7 +42,6 @@ int run_eval(const std::vector<std::string>& argv) {
               << args.usage();
     return 0;
   }
-  keep_freed_cpu_memory();
   PMSDSEN_CHECK(args.has("weights"), "eval: --weights FILE is required");
   const std::string weights_path = args.get("weights");
   const std::string dataset_name = args.get("dataset");

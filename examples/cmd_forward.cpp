@@ -53,7 +53,6 @@ int run_forward(const std::vector<std::string>& argv) {
   require_device(device, "forward");
   const bool train = args.flag("train");
 
-  keep_freed_cpu_memory();
   // Inputs first: a bad input file is reported before the (slower) model load.
   const Safetensors input_file = load_safetensors(input_path);
   Tensor input = tensor_in_file(input_file, "input", input_path);

@@ -81,7 +81,6 @@ int run_info(const std::vector<std::string>& argv) {
   const Device device = parse_device(args.get("device"));
   require_device(device, "info");
 
-  keep_freed_cpu_memory();
   PMSDSEN model({classes, act});
   model.to(device);
   const ModelSummary s = summarize(model, h, w, runs);

@@ -61,7 +61,6 @@ int run_segment(const std::vector<std::string>& argv) {
   PMSDSEN_CHECK(palette_name.empty() || palette_name == "cityscapes" || palette_name == "camvid",
                 "segment: unknown --palette '", palette_name, "': expected cityscapes or camvid");
 
-  keep_freed_cpu_memory();
   const data::Image image = data::read_image(image_path);
   std::unique_ptr<PMSDSEN> model = load_pmsdsen(weights_path);
   const int64_t classes = model->config().classes;

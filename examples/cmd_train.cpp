@@ -45,7 +45,6 @@ int run_train(const std::vector<std::string>& argv) {
     return 0;
   }
   PMSDSEN_CHECK(args.positional().empty(), "train: unexpected argument '", args.positional().front(), "'");
-  keep_freed_cpu_memory();
   train::TrainConfig config;
   std::optional<train::Checkpoint> resume;
   if (args.has("resume")) {

@@ -1,7 +1,5 @@
 #include "models/predict.h"
 
-#include <malloc.h>
-
 #include <cstring>
 
 #include "autograd/grad_mode.h"
@@ -67,13 +65,6 @@ Tensor predict_classes(PMSDSEN& model, const Tensor& image, double scale) {
   logits = crop_top_left(logits.cpu(), sh, sw).to(device);
   logits = ops::bilinear(logits, h, w, true);
   return ops::argmax_channels(logits).cpu();
-}
-
-void keep_freed_cpu_memory() {
-#if defined(__GLIBC__)
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-#endif
 }
 
 }  // namespace pmsdsen

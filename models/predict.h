@@ -18,11 +18,4 @@ Tensor crop_top_left(const Tensor& x, int64_t h, int64_t w);
 // in its current mode (call eval() first) on its device. Returns int64 [1, H, W] on the CPU.
 Tensor predict_classes(PMSDSEN& model, const Tensor& image, double scale = 1.0);
 
-// Keeps freed CPU memory in the process for the next tensor instead of returning it to the
-// system: glibc maps blocks of 32 MB and more (every activation of a large image) directly
-// and unmaps them when freed, so each new activation page-faults its memory in again; on
-// a 1024 x 2048 image that doubled the CPU time of a forward pass. Call once at the start
-// of a command.
-void keep_freed_cpu_memory();
-
 }  // namespace pmsdsen
