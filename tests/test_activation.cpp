@@ -11,13 +11,14 @@
 #include "autograd/ops_nn.h"
 #include "core/cpu/vec_math.h"
 #include "core/safetensors.h"
+#include "tests/test_op_fixtures.h"
 #include "tests/test_util.h"
 
 using namespace pmsdsen;
 
 namespace {
 
-Tensor leaf(std::vector<double> v, Shape s) {
+Tensor leaf64(std::vector<double> v, Shape s) {
   Tensor t = Tensor::from_vector(v, s);
   t.set_requires_grad(true);
   return t;
@@ -31,7 +32,7 @@ void expect_near(const std::vector<double>& got, const std::vector<double>& want
 }  // namespace
 
 TEST(Gelu, ValuesAndDerivativeMatchTheErfForm) {
-  Tensor x = leaf({-3, -1, 0, 0.5, 1, 2}, {6});
+  Tensor x = leaf64({-3, -1, 0, 0.5, 1, 2}, {6});
   Tensor y = ops::gelu(x);
   // x * Phi(x), Phi from the standard normal table.
   expect_near(test::values(y),
@@ -54,7 +55,7 @@ TEST(Gelu, Float32IsAccurate) {
 }
 
 TEST(LeakyRelu, SlopeAppliesAtAndBelowZero) {
-  Tensor x = leaf({-2, -0.5, 0, 0.5, 3}, {5});
+  Tensor x = leaf64({-2, -0.5, 0, 0.5, 3}, {5});
   Tensor y = ops::leaky_relu(x, 0.2);
   expect_near(test::values(y), {-0.4, -0.1, 0, 0.5, 3}, 1e-15);
   backward(y, Tensor::full({5}, 2.0, DType::F64));
@@ -62,7 +63,7 @@ TEST(LeakyRelu, SlopeAppliesAtAndBelowZero) {
 }
 
 TEST(Sigmoid, ValuesAndSaturation) {
-  Tensor x = leaf({-100, -1, 0, 2, 100}, {5});
+  Tensor x = leaf64({-100, -1, 0, 2, 100}, {5});
   Tensor y = ops::sigmoid(x);
   expect_near(test::values(y), {0, 0.2689414213699951, 0.5, 0.8807970779778823, 1}, 1e-15);
   backward(y, Tensor::ones({5}, DType::F64));
@@ -73,8 +74,8 @@ TEST(Sigmoid, ValuesAndSaturation) {
 
 TEST(Prelu, PerChannelSlopeAndItsGradient) {
   // x [2, 2, 1, 2], slopes 0.25 and -0.5.
-  Tensor x = leaf({-1, 2, -3, 0, 4, -2, 1, -1}, {2, 2, 1, 2});
-  Tensor a = leaf({0.25, -0.5}, {2});
+  Tensor x = leaf64({-1, 2, -3, 0, 4, -2, 1, -1}, {2, 2, 1, 2});
+  Tensor a = leaf64({0.25, -0.5}, {2});
   Tensor y = ops::prelu(x, a);
   expect_near(test::values(y), {-0.25, 2, 1.5, 0, 4, -0.5, 1, 0.5}, 1e-15);
   Tensor gy = Tensor::from_vector<double>({1, 1, 2, 3, 1, 2, 1, -1}, {2, 2, 1, 2});
@@ -85,15 +86,15 @@ TEST(Prelu, PerChannelSlopeAndItsGradient) {
 }
 
 TEST(Prelu, SharedSlope) {
-  Tensor x = leaf({-1, 2, -3, 4}, {1, 2, 1, 2});
-  Tensor a = leaf({0.1}, {1});
+  Tensor x = leaf64({-1, 2, -3, 4}, {1, 2, 1, 2});
+  Tensor a = leaf64({0.1}, {1});
   backward(ops::prelu(x, a), Tensor::ones({1, 2, 1, 2}, DType::F64));
   expect_near(test::values(a.grad()), {-4}, 1e-15);
 }
 
 TEST(SoftmaxGroups, SoftmaxAcrossTheTwoHalvesPerChannel) {
   // [1, 4, 1, 1], G = 2: pairs (x0, x2) and (x1, x3).
-  Tensor x = leaf({1, 0, 3, 0}, {1, 4, 1, 1});
+  Tensor x = leaf64({1, 0, 3, 0}, {1, 4, 1, 1});
   Tensor y = ops::softmax_groups(x, 2);
   const double e = 1.0 / (1.0 + std::exp(2.0));
   expect_near(test::values(y), {e, 0.5, 1 - e, 0.5}, 1e-15);
@@ -179,31 +180,7 @@ TEST(CpuVecMath, FloatExpAndErfAreAccurate) {
   EXPECT_EQ(cpu::verf(-10.f), -1.f);
 }
 
-// ---- golden values from PyTorch (tests/fixtures/ops.safetensors, float64) ----------------
-namespace {
-
-const Safetensors& ops_fixtures() {
-  static const Safetensors st = load_safetensors(std::string(PMSDSEN_FIXTURES_DIR) + "/ops.safetensors");
-  return st;
-}
-nlohmann::json fixture_params(const std::string& name) {
-  return nlohmann::json::parse(ops_fixtures().metadata.at("case." + name));
-}
-// A fresh copy (ops may update tensors in place), requiring grad if asked.
-Tensor fixture(const std::string& name, const std::string& tensor, bool requires_grad = false) {
-  const auto it = ops_fixtures().tensors.find(name + "." + tensor);
-  if (it == ops_fixtures().tensors.end()) throw Error("fixture tensor " + name + "." + tensor + " missing");
-  Tensor t = it->second.clone();
-  if (requires_grad) t.set_requires_grad(true);
-  return t;
-}
-void expect_matches_fixture(const Tensor& got, const std::string& name, const std::string& tensor) {
-  const Tensor want = fixture(name, tensor);
-  ASSERT_EQ(got.numel(), want.numel()) << name << "." << tensor;
-  EXPECT_LT(test::max_rel_diff(got, want), 1e-10) << name << "." << tensor;
-}
-
-}  // namespace
+// ---- golden values from PyTorch (tests/fixtures/ops.safetensors) ----------------------------
 
 TEST(ActivationFixtures, MatchPyTorch) {
   struct Case {
@@ -218,14 +195,14 @@ TEST(ActivationFixtures, MatchPyTorch) {
                {"softmax_groups_g3", [](const Tensor& x, const Tensor&) { return ops::softmax_groups(x, 3); }, false}};
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    Tensor x = fixture(c.name, "x", true);
-    Tensor w = c.slope ? fixture(c.name, "w", true) : Tensor();
+    Tensor x = test::fixture(c.name, "x", true);
+    Tensor w = c.slope ? test::fixture(c.name, "w", true) : Tensor();
     Tensor y = c.op(x, w);
-    backward(y, fixture(c.name, "gy"));
-    expect_matches_fixture(y, c.name, "y");
-    expect_matches_fixture(x.grad(), c.name, "gx");
-    if (c.slope) expect_matches_fixture(w.grad(), c.name, "gw");
+    backward(y, test::fixture(c.name, "gy"));
+    test::expect_matches_fixture(y, c.name, "y");
+    test::expect_matches_fixture(x.grad(), c.name, "gx");
+    if (c.slope) test::expect_matches_fixture(w.grad(), c.name, "gw");
   }
-  EXPECT_EQ(fixture_params("leaky_relu").at("negative_slope").get<double>(), 0.2);
-  EXPECT_EQ(fixture_params("softmax_groups_g3").at("groups").get<int>(), 3);
+  EXPECT_EQ(test::fixture_params("leaky_relu").at("negative_slope").get<double>(), 0.2);
+  EXPECT_EQ(test::fixture_params("softmax_groups_g3").at("groups").get<int>(), 3);
 }

@@ -16,43 +16,18 @@ using test::ConvRefCase;
 
 namespace {
 
-std::string describe(const ConvRefCase& c) {
-  return str(c.transposed ? "conv_transpose2d" : "conv2d", " x", shape_str(c.x), " w",
-             shape_str(c.w), " s", c.stride, " p", c.padding, " d", c.dilation, " g", c.groups,
-             " op", c.output_padding, c.bias ? " bias" : "");
-}
-
 void expect_matches_reference(const ConvRefCase& c, DType dtype, double tol, uint64_t seed = 7) {
   Generator gen(seed);
   const test::ConvInputs in = test::random_conv_inputs(c, gen);
   const test::ConvResult ref = test::reference_conv(c, in.x, in.w, in.b, in.gy);
   const test::ConvResult got = test::run_conv(c, in.x, in.w, in.b, in.gy, dtype, Device::cpu());
-  ASSERT_EQ(got.y.shape(), ref.y.shape()) << describe(c);
-  EXPECT_LT(test::max_rel_diff(got.y, ref.y), tol) << describe(c) << " output";
-  EXPECT_LT(test::max_rel_diff(got.gx, ref.gx), tol) << describe(c) << " input gradient";
-  EXPECT_LT(test::max_rel_diff(got.gw, ref.gw), tol) << describe(c) << " weight gradient";
+  ASSERT_EQ(got.y.shape(), ref.y.shape()) << test::describe(c);
+  EXPECT_LT(test::max_rel_diff(got.y, ref.y), tol) << test::describe(c) << " output";
+  EXPECT_LT(test::max_rel_diff(got.gx, ref.gx), tol) << test::describe(c) << " input gradient";
+  EXPECT_LT(test::max_rel_diff(got.gw, ref.gw), tol) << test::describe(c) << " weight gradient";
   if (c.bias) {
-    EXPECT_LT(test::max_rel_diff(got.gb, ref.gb), tol) << describe(c) << " bias gradient";
+    EXPECT_LT(test::max_rel_diff(got.gb, ref.gb), tol) << test::describe(c) << " bias gradient";
   }
-}
-
-ConvRefCase conv(Shape x, Shape w, int64_t s, int64_t p, int64_t d = 1, int64_t g = 1, bool bias = true) {
-  ConvRefCase c;
-  c.x = x;
-  c.w = w;
-  c.stride = s;
-  c.padding = p;
-  c.dilation = d;
-  c.groups = g;
-  c.bias = bias;
-  return c;
-}
-
-ConvRefCase transposed(Shape x, Shape w, int64_t s, int64_t p, int64_t op, bool bias = true) {
-  ConvRefCase c = conv(x, w, s, p, 1, 1, bias);
-  c.output_padding = op;
-  c.transposed = true;
-  return c;
 }
 
 // Configurations covering each path: depthwise direct loops, fused-im2col GEMM (one and
@@ -60,29 +35,29 @@ ConvRefCase transposed(Shape x, Shape w, int64_t s, int64_t p, int64_t op, bool 
 // col2im input gradients, transposed convolutions.
 std::vector<ConvRefCase> reference_cases() {
   return {
-      conv({2, 5, 9, 11}, {5, 1, 3, 3}, 1, 1, 1, 5),          // depthwise, dilation 1
-      conv({2, 6, 17, 35}, {6, 1, 3, 3}, 1, 2, 2, 6),         // dilation 2
-      conv({1, 4, 13, 40}, {4, 1, 3, 3}, 1, 3, 3, 4, false),  // dilation 3
-      conv({3, 4, 19, 37}, {4, 1, 3, 3}, 1, 4, 4, 4),         // dilation 4
-      conv({1, 3, 6, 5}, {3, 1, 3, 3}, 1, 4, 4, 3),           // narrower than the dilated kernel
-      conv({1, 3, 9, 9}, {3, 1, 3, 3}, 1, 0, 2, 3),           // unpadded (output shrinks)
-      conv({1, 3, 9, 9}, {3, 1, 3, 3}, 1, 5, 1, 3),           // padding beyond the reach
-      conv({2, 4, 9, 8}, {4, 1, 3, 3}, 2, 1, 1, 4),           // depthwise stride 2 (general path)
-      conv({2, 3, 33, 47}, {16, 3, 3, 3}, 2, 1),              // stem conv, stride 2
-      conv({2, 16, 20, 23}, {32, 16, 3, 3}, 1, 1),            // dense 3x3, several column blocks
-      conv({1, 35, 14, 17}, {29, 35, 3, 3}, 2, 1, 1, 1, false),  // Down block: K = 315 > one depth block
-      conv({2, 37, 9, 70}, {130, 37, 1, 1}, 1, 0),            // 1x1, M = 130 > one row block
-      conv({2, 6, 1, 1}, {5, 6, 1, 1}, 1, 0),                 // 1x1 on pooled vectors
-      conv({1, 3, 96, 90}, {4, 3, 3, 3}, 1, 1),               // weight gradient with K split (8640 pixels)
-      conv({2, 4, 6, 7}, {6, 2, 3, 3}, 1, 2, 2, 2),           // groups + dilation
-      conv({1, 3, 6, 7}, {6, 1, 3, 3}, 1, 1, 1, 3),           // channel multiplier 2
-      conv({1, 2, 8, 9}, {3, 2, 3, 5}, 1, 1),                 // rectangular kernel
-      conv({1, 3, 4, 5}, {2, 3, 1, 1}, 1, 1, 1, 1, false),    // 1x1 with padding (col2im path)
-      conv({2, 2, 8, 10}, {3, 2, 3, 3}, 3, 2),                // stride 3
-      transposed({2, 8, 9, 13}, {8, 5, 3, 3}, 2, 1, 1),       // the upsampler
-      transposed({1, 3, 4, 5}, {3, 2, 3, 3}, 2, 1, 0, false),
-      transposed({1, 2, 3, 4}, {2, 3, 2, 2}, 2, 0, 0),
-      transposed({2, 3, 5, 4}, {3, 2, 3, 3}, 1, 1, 0),
+      test::conv_case({2, 5, 9, 11}, {5, 1, 3, 3}, 1, 1, 1, 5),          // depthwise, dilation 1
+      test::conv_case({2, 6, 17, 35}, {6, 1, 3, 3}, 1, 2, 2, 6),         // dilation 2
+      test::conv_case({1, 4, 13, 40}, {4, 1, 3, 3}, 1, 3, 3, 4, false),  // dilation 3
+      test::conv_case({3, 4, 19, 37}, {4, 1, 3, 3}, 1, 4, 4, 4),         // dilation 4
+      test::conv_case({1, 3, 6, 5}, {3, 1, 3, 3}, 1, 4, 4, 3),           // narrower than the dilated kernel
+      test::conv_case({1, 3, 9, 9}, {3, 1, 3, 3}, 1, 0, 2, 3),           // unpadded (output shrinks)
+      test::conv_case({1, 3, 9, 9}, {3, 1, 3, 3}, 1, 5, 1, 3),           // padding beyond the reach
+      test::conv_case({2, 4, 9, 8}, {4, 1, 3, 3}, 2, 1, 1, 4),           // depthwise stride 2 (general path)
+      test::conv_case({2, 3, 33, 47}, {16, 3, 3, 3}, 2, 1),              // stem conv, stride 2
+      test::conv_case({2, 16, 20, 23}, {32, 16, 3, 3}, 1, 1),            // dense 3x3, several column blocks
+      test::conv_case({1, 35, 14, 17}, {29, 35, 3, 3}, 2, 1, 1, 1, false),  // Down block: K = 315 > one depth block
+      test::conv_case({2, 37, 9, 70}, {130, 37, 1, 1}, 1, 0),            // 1x1, M = 130 > one row block
+      test::conv_case({2, 6, 1, 1}, {5, 6, 1, 1}, 1, 0),                 // 1x1 on pooled vectors
+      test::conv_case({1, 3, 96, 90}, {4, 3, 3, 3}, 1, 1),               // weight gradient with K split (8640 pixels)
+      test::conv_case({2, 4, 6, 7}, {6, 2, 3, 3}, 1, 2, 2, 2),           // groups + dilation
+      test::conv_case({1, 3, 6, 7}, {6, 1, 3, 3}, 1, 1, 1, 3),           // channel multiplier 2
+      test::conv_case({1, 2, 8, 9}, {3, 2, 3, 5}, 1, 1),                 // rectangular kernel
+      test::conv_case({1, 3, 4, 5}, {2, 3, 1, 1}, 1, 1, 1, 1, false),    // 1x1 with padding (col2im path)
+      test::conv_case({2, 2, 8, 10}, {3, 2, 3, 3}, 3, 2),                // stride 3
+      test::transposed_case({2, 8, 9, 13}, {8, 5, 3, 3}, 2, 1, 1),       // the upsampler
+      test::transposed_case({1, 3, 4, 5}, {3, 2, 3, 3}, 2, 1, 0, false),
+      test::transposed_case({1, 2, 3, 4}, {2, 3, 2, 2}, 2, 0, 0),
+      test::transposed_case({2, 3, 5, 4}, {3, 2, 3, 3}, 1, 1, 0),
   };
 }
 
@@ -98,13 +73,13 @@ TEST(Conv, MatchesDirectLoopsInFloat32) {
 
 TEST(Conv, DepthwiseOnAWideMapMatchesDirectLoops) {
   // 64 columns: the branch-free interior loops carry most of the work.
-  expect_matches_reference(conv({2, 3, 16, 64}, {3, 1, 3, 3}, 1, 3, 3, 3), DType::F32, 2e-5);
+  expect_matches_reference(test::conv_case({2, 3, 16, 64}, {3, 1, 3, 3}, 1, 3, 3, 3), DType::F32, 2e-5);
 }
 
 TEST(Conv, WeightGradientsDoNotDependOnThreadCount) {
-  const std::vector<ConvRefCase> cases = {conv({2, 5, 40, 61}, {5, 1, 3, 3}, 1, 2, 2, 5),
-                                          conv({1, 3, 96, 90}, {8, 3, 3, 3}, 1, 1),
-                                          conv({2, 9, 64, 130}, {7, 9, 1, 1}, 1, 0)};
+  const std::vector<ConvRefCase> cases = {test::conv_case({2, 5, 40, 61}, {5, 1, 3, 3}, 1, 2, 2, 5),
+                                          test::conv_case({1, 3, 96, 90}, {8, 3, 3, 3}, 1, 1),
+                                          test::conv_case({2, 9, 64, 130}, {7, 9, 1, 1}, 1, 0)};
   const int threads = num_threads();
   for (const ConvRefCase& c : cases) {
     Generator gen(3);
@@ -114,9 +89,9 @@ TEST(Conv, WeightGradientsDoNotDependOnThreadCount) {
     set_num_threads(2);
     const test::ConvResult two = test::run_conv(c, in.x, in.w, in.b, in.gy, DType::F32, Device::cpu());
     set_num_threads(threads);
-    EXPECT_EQ(one.gw.to_vector<float>(), two.gw.to_vector<float>()) << describe(c);
-    EXPECT_EQ(one.gb.to_vector<float>(), two.gb.to_vector<float>()) << describe(c);
-    EXPECT_EQ(one.y.to_vector<float>(), two.y.to_vector<float>()) << describe(c);
+    EXPECT_EQ(one.gw.to_vector<float>(), two.gw.to_vector<float>()) << test::describe(c);
+    EXPECT_EQ(one.gb.to_vector<float>(), two.gb.to_vector<float>()) << test::describe(c);
+    EXPECT_EQ(one.y.to_vector<float>(), two.y.to_vector<float>()) << test::describe(c);
   }
 }
 

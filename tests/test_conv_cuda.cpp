@@ -12,52 +12,28 @@ using test::ConvRefCase;
 
 namespace {
 
-ConvRefCase conv(Shape x, Shape w, int64_t s, int64_t p, int64_t d = 1, int64_t g = 1, bool bias = true) {
-  ConvRefCase c;
-  c.x = x;
-  c.w = w;
-  c.stride = s;
-  c.padding = p;
-  c.dilation = d;
-  c.groups = g;
-  c.bias = bias;
-  return c;
-}
-
-ConvRefCase transposed(Shape x, Shape w, int64_t s, int64_t p, int64_t op, bool bias = true) {
-  ConvRefCase c = conv(x, w, s, p, 1, 1, bias);
-  c.output_padding = op;
-  c.transposed = true;
-  return c;
-}
-
 std::vector<ConvRefCase> gpu_cases() {
   std::vector<ConvRefCase> cases;
   // Depthwise 3x3 (LRMS, LDI): two tiles across, five down, 20 channels, batch 3.
-  for (int64_t d = 1; d <= 4; ++d) cases.push_back(conv({3, 20, 67, 131}, {20, 1, 3, 3}, 1, d, d, 20));
-  cases.push_back(conv({2, 6, 40, 50}, {6, 1, 3, 3}, 1, 8, 8, 6));     // largest tiled dilation
-  cases.push_back(conv({2, 6, 40, 50}, {6, 1, 3, 3}, 1, 9, 9, 6));     // beyond it: general path
-  cases.push_back(conv({1, 5, 9, 300}, {5, 1, 3, 3}, 1, 0, 2, 5, false));  // unpadded, wide
+  for (int64_t d = 1; d <= 4; ++d) cases.push_back(test::conv_case({3, 20, 67, 131}, {20, 1, 3, 3}, 1, d, d, 20));
+  cases.push_back(test::conv_case({2, 6, 40, 50}, {6, 1, 3, 3}, 1, 8, 8, 6));     // largest tiled dilation
+  cases.push_back(test::conv_case({2, 6, 40, 50}, {6, 1, 3, 3}, 1, 9, 9, 6));     // beyond it: general path
+  cases.push_back(test::conv_case({1, 5, 9, 300}, {5, 1, 3, 3}, 1, 0, 2, 5, false));  // unpadded, wide
   // Dense 3x3: MSSE-like stride 1, the Down block (35 -> 29, stride 2), the stem.
-  cases.push_back(conv({2, 16, 45, 70}, {24, 16, 3, 3}, 1, 1));
-  cases.push_back(conv({3, 35, 33, 65}, {29, 35, 3, 3}, 2, 1, 1, 1, false));
-  cases.push_back(conv({2, 3, 64, 97}, {16, 3, 3, 3}, 2, 1));
+  cases.push_back(test::conv_case({2, 16, 45, 70}, {24, 16, 3, 3}, 1, 1));
+  cases.push_back(test::conv_case({3, 35, 33, 65}, {29, 35, 3, 3}, 2, 1, 1, 1, false));
+  cases.push_back(test::conv_case({2, 3, 64, 97}, {16, 3, 3, 3}, 2, 1));
   // 1x1 on maps and on pooled vectors.
-  cases.push_back(conv({3, 37, 30, 41}, {19, 37, 1, 1}, 1, 0));
-  cases.push_back(conv({5, 64, 1, 1}, {8, 64, 1, 1}, 1, 0));
+  cases.push_back(test::conv_case({3, 37, 30, 41}, {19, 37, 1, 1}, 1, 0));
+  cases.push_back(test::conv_case({5, 64, 1, 1}, {8, 64, 1, 1}, 1, 0));
   // General paths: groups with dilation, depthwise stride 2, padded 1x1.
-  cases.push_back(conv({2, 8, 20, 21}, {12, 2, 3, 3}, 1, 2, 2, 4));
-  cases.push_back(conv({2, 6, 21, 30}, {6, 1, 3, 3}, 2, 1, 1, 6));
-  cases.push_back(conv({2, 5, 7, 9}, {3, 5, 1, 1}, 1, 1));
+  cases.push_back(test::conv_case({2, 8, 20, 21}, {12, 2, 3, 3}, 1, 2, 2, 4));
+  cases.push_back(test::conv_case({2, 6, 21, 30}, {6, 1, 3, 3}, 2, 1, 1, 6));
+  cases.push_back(test::conv_case({2, 5, 7, 9}, {3, 5, 1, 1}, 1, 1));
   // The upsamplers.
-  cases.push_back(transposed({2, 64, 17, 23}, {64, 32, 3, 3}, 2, 1, 1));
-  cases.push_back(transposed({3, 9, 11, 6}, {9, 5, 3, 3}, 2, 1, 0, false));
+  cases.push_back(test::transposed_case({2, 64, 17, 23}, {64, 32, 3, 3}, 2, 1, 1));
+  cases.push_back(test::transposed_case({3, 9, 11, 6}, {9, 5, 3, 3}, 2, 1, 0, false));
   return cases;
-}
-
-std::string describe(const ConvRefCase& c) {
-  return str(c.transposed ? "conv_transpose2d" : "conv2d", " x", shape_str(c.x), " w",
-             shape_str(c.w), " s", c.stride, " p", c.padding, " d", c.dilation, " g", c.groups);
 }
 
 }  // namespace
@@ -69,11 +45,11 @@ TEST(ConvCuda, MatchesCpu) {
     const test::ConvInputs in = test::random_conv_inputs(c, gen);
     const test::ConvResult cpu = test::run_conv(c, in.x, in.w, in.b, in.gy, DType::F32, Device::cpu());
     const test::ConvResult gpu = test::run_conv(c, in.x, in.w, in.b, in.gy, DType::F32, Device::cuda());
-    EXPECT_LT(test::max_rel_diff(gpu.y, cpu.y), 1e-5) << describe(c) << " output";
-    EXPECT_LT(test::max_rel_diff(gpu.gx, cpu.gx), 1e-5) << describe(c) << " input gradient";
-    EXPECT_LT(test::max_rel_diff(gpu.gw, cpu.gw), 1e-4) << describe(c) << " weight gradient";
+    EXPECT_LT(test::max_rel_diff(gpu.y, cpu.y), 1e-5) << test::describe(c) << " output";
+    EXPECT_LT(test::max_rel_diff(gpu.gx, cpu.gx), 1e-5) << test::describe(c) << " input gradient";
+    EXPECT_LT(test::max_rel_diff(gpu.gw, cpu.gw), 1e-4) << test::describe(c) << " weight gradient";
     if (c.bias) {
-      EXPECT_LT(test::max_rel_diff(gpu.gb, cpu.gb), 1e-4) << describe(c) << " bias gradient";
+      EXPECT_LT(test::max_rel_diff(gpu.gb, cpu.gb), 1e-4) << test::describe(c) << " bias gradient";
     }
   }
 }
@@ -85,10 +61,10 @@ TEST(ConvCuda, GradientsAreBitIdenticalRunToRun) {
     const test::ConvInputs in = test::random_conv_inputs(c, gen);
     const test::ConvResult a = test::run_conv(c, in.x, in.w, in.b, in.gy, DType::F32, Device::cuda());
     const test::ConvResult b = test::run_conv(c, in.x, in.w, in.b, in.gy, DType::F32, Device::cuda());
-    EXPECT_EQ(a.gw.cpu().to_vector<float>(), b.gw.cpu().to_vector<float>()) << describe(c);
-    EXPECT_EQ(a.gx.cpu().to_vector<float>(), b.gx.cpu().to_vector<float>()) << describe(c);
+    EXPECT_EQ(a.gw.cpu().to_vector<float>(), b.gw.cpu().to_vector<float>()) << test::describe(c);
+    EXPECT_EQ(a.gx.cpu().to_vector<float>(), b.gx.cpu().to_vector<float>()) << test::describe(c);
     if (c.bias) {
-      EXPECT_EQ(a.gb.cpu().to_vector<float>(), b.gb.cpu().to_vector<float>()) << describe(c);
+      EXPECT_EQ(a.gb.cpu().to_vector<float>(), b.gb.cpu().to_vector<float>()) << test::describe(c);
     }
   }
 }

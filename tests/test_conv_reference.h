@@ -138,4 +138,31 @@ inline ConvInputs random_conv_inputs(const ConvRefCase& c, Generator& gen) {
   return in;
 }
 
+// A convolution case: input shape x, weight shape w, stride, padding, dilation, groups.
+inline ConvRefCase conv_case(Shape x, Shape w, int64_t s, int64_t p, int64_t d = 1, int64_t g = 1, bool bias = true) {
+  ConvRefCase c;
+  c.x = x;
+  c.w = w;
+  c.stride = s;
+  c.padding = p;
+  c.dilation = d;
+  c.groups = g;
+  c.bias = bias;
+  return c;
+}
+
+// A transposed-convolution case with output padding op.
+inline ConvRefCase transposed_case(Shape x, Shape w, int64_t s, int64_t p, int64_t op, bool bias = true) {
+  ConvRefCase c = conv_case(x, w, s, p, 1, 1, bias);
+  c.output_padding = op;
+  c.transposed = true;
+  return c;
+}
+
+inline std::string describe(const ConvRefCase& c) {
+  return str(c.transposed ? "conv_transpose2d" : "conv2d", " x", shape_str(c.x), " w",
+             shape_str(c.w), " s", c.stride, " p", c.padding, " d", c.dilation, " g", c.groups,
+             " op", c.output_padding, c.bias ? " bias" : "");
+}
+
 }  // namespace pmsdsen::test

@@ -11,21 +11,15 @@
 #include "examples/train_setup.h"
 #include "models/pmsdsen.h"
 #include "models/weights.h"
+#include "tests/test_util.h"
 
 namespace pmsdsen::train {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string temp_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("pmsdsen_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
-
 TEST(EvalCommand, WritesJsonWithValuesInRange) {
-  const std::string dir = temp_dir("eval_cmd");
+  const std::string dir = test::temp_dir("eval_cmd");
   PMSDSEN model(PmsdsenConfig{19, Activation::GELU});
   save_weights(model, dir + "/w.safetensors");
   // 64x32 scenes at scale 0.6 give 38x19 inputs: padded to 40x24 and cropped back.

@@ -10,6 +10,7 @@
 #include "autograd/engine.h"
 #include "autograd/ops_nn.h"
 #include "core/safetensors.h"
+#include "tests/test_op_fixtures.h"
 #include "tests/test_util.h"
 
 using namespace pmsdsen;
@@ -27,15 +28,6 @@ Tensor logits_with_class0_probability(const std::vector<double>& p) {
     v[P + i] = std::log((1 - p[i]) / p[i]);
   }
   return Tensor::from_vector(v, {1, 2, 1, P});
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 }  // namespace
@@ -163,22 +155,22 @@ TEST(CrossEntropy, BadInputsNameTheOp) {
   Tensor x = Tensor::zeros({2, 5, 3, 4});
   Tensor t = Tensor::zeros({2, 3, 4}, DType::I64);
   ops::CrossEntropyOptions o;
-  EXPECT_NE(error_of([&] { ops::cross_entropy(x, Tensor::zeros({2, 3, 4}, DType::F32)); }).find("cross_entropy: target must be int64"),
+  EXPECT_NE(test::error_of([&] { ops::cross_entropy(x, Tensor::zeros({2, 3, 4}, DType::F32)); }).find("cross_entropy: target must be int64"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { ops::cross_entropy(x, Tensor::zeros({2, 4, 3}, DType::I64)); }).find("does not match logits [2, 5, 3, 4]"),
+  EXPECT_NE(test::error_of([&] { ops::cross_entropy(x, Tensor::zeros({2, 4, 3}, DType::I64)); }).find("does not match logits [2, 5, 3, 4]"),
             std::string::npos);
   o.class_weights = Tensor::ones({4});
-  EXPECT_NE(error_of([&] { ops::cross_entropy(x, t, o); }).find("class_weights must be a float tensor of shape [5]"),
+  EXPECT_NE(test::error_of([&] { ops::cross_entropy(x, t, o); }).find("class_weights must be a float tensor of shape [5]"),
             std::string::npos);
   Tensor bad = targets(std::vector<int64_t>(24, 255), {2, 3, 4});
   bad.data<int64_t>()[7] = 5;
   bad.data<int64_t>()[9] = -1;
-  const std::string msg = error_of([&] { ops::cross_entropy(x, bad); });
+  const std::string msg = test::error_of([&] { ops::cross_entropy(x, bad); });
   EXPECT_NE(msg.find("cross_entropy: 2 target values"), std::string::npos) << msg;
   o = {};
   o.ohem = true;
   o.ohem_min_kept = -1;
-  EXPECT_NE(error_of([&] { ops::cross_entropy(x, t, o); }).find("cross_entropy (ohem): ohem_min_kept"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { ops::cross_entropy(x, t, o); }).find("cross_entropy (ohem): ohem_min_kept"), std::string::npos);
 }
 
 TEST(CrossEntropyCuda, MatchesCpuAndIsReproducible) {
@@ -215,40 +207,16 @@ TEST(CrossEntropyCuda, MatchesCpuAndIsReproducible) {
             ops::argmax_channels(x).to_vector<int64_t>());
   Tensor bad = t.clone();
   bad.data<int64_t>()[5] = 19;
-  EXPECT_NE(error_of([&] { ops::cross_entropy(x.to(Device::cuda()), bad.to(Device::cuda())); }).find("1 target values"),
+  EXPECT_NE(test::error_of([&] { ops::cross_entropy(x.to(Device::cuda()), bad.to(Device::cuda())); }).find("1 target values"),
             std::string::npos);
 }
 
-// ---- golden values from PyTorch (tests/fixtures/ops.safetensors, float64) ----------------
-namespace {
-
-const Safetensors& ops_fixtures() {
-  static const Safetensors st = load_safetensors(std::string(PMSDSEN_FIXTURES_DIR) + "/ops.safetensors");
-  return st;
-}
-nlohmann::json fixture_params(const std::string& name) {
-  return nlohmann::json::parse(ops_fixtures().metadata.at("case." + name));
-}
-// A fresh copy (ops may update tensors in place), requiring grad if asked.
-Tensor fixture(const std::string& name, const std::string& tensor, bool requires_grad = false) {
-  const auto it = ops_fixtures().tensors.find(name + "." + tensor);
-  if (it == ops_fixtures().tensors.end()) throw Error("fixture tensor " + name + "." + tensor + " missing");
-  Tensor t = it->second.clone();
-  if (requires_grad) t.set_requires_grad(true);
-  return t;
-}
-void expect_matches_fixture(const Tensor& got, const std::string& name, const std::string& tensor) {
-  const Tensor want = fixture(name, tensor);
-  ASSERT_EQ(got.numel(), want.numel()) << name << "." << tensor;
-  EXPECT_LT(test::max_rel_diff(got, want), 1e-10) << name << "." << tensor;
-}
-
-}  // namespace
+// ---- golden values from PyTorch (tests/fixtures/ops.safetensors) ----------------------------
 
 TEST(CrossEntropyFixtures, MatchPyTorchAndTheAuthorsOhem) {
   for (const char* name : {"ce_mean", "ce_weighted", "ohem_threshold", "ohem_min_kept"}) {
     SCOPED_TRACE(name);
-    const auto p = fixture_params(name);
+    const auto p = test::fixture_params(name);
     ops::CrossEntropyOptions o;
     o.ignore_index = p.at("ignore_index");
     if (p.at("op") == "ohem_cross_entropy") {
@@ -256,14 +224,14 @@ TEST(CrossEntropyFixtures, MatchPyTorchAndTheAuthorsOhem) {
       o.ohem_threshold = p.at("thresh");
       o.ohem_min_kept = p.at("min_kept");
     }
-    if (p.at("tensors").dump().find("\"weight\"") != std::string::npos) o.class_weights = fixture(name, "weight");
-    Tensor x = fixture(name, "x", true);
-    Tensor loss = ops::cross_entropy(x, fixture(name, "target"), o);
-    backward(loss, fixture(name, "gy").view({}));
-    expect_matches_fixture(loss, name, "y");
-    expect_matches_fixture(x.grad(), name, "gx");
+    if (p.at("tensors").dump().find("\"weight\"") != std::string::npos) o.class_weights = test::fixture(name, "weight");
+    Tensor x = test::fixture(name, "x", true);
+    Tensor loss = ops::cross_entropy(x, test::fixture(name, "target"), o);
+    backward(loss, test::fixture(name, "gy").view({}));
+    test::expect_matches_fixture(loss, name, "y");
+    test::expect_matches_fixture(x.grad(), name, "gx");
   }
   // The two OHEM cases really are in different regimes.
-  EXPECT_EQ(fixture_params("ohem_threshold").at("regime"), "threshold");
-  EXPECT_EQ(fixture_params("ohem_min_kept").at("regime"), "min_kept");
+  EXPECT_EQ(test::fixture_params("ohem_threshold").at("regime"), "threshold");
+  EXPECT_EQ(test::fixture_params("ohem_min_kept").at("regime"), "min_kept");
 }

@@ -7,6 +7,7 @@
 
 #include "models/weights.h"
 #include "tests/test_model_util.h"
+#include "tests/test_util.h"
 
 using namespace pmsdsen;
 
@@ -14,15 +15,6 @@ namespace {
 
 std::string temp_path(const std::string& name) {
   return std::string(::testing::TempDir()) + "pmsdsen_weights_" + name;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 void expect_contains(const std::string& text, const std::string& part) {
@@ -73,15 +65,15 @@ TEST(ModelWeights, ClassAndActivationMismatchesNameTheFile) {
   PMSDSEN net({19, Activation::GELU});
   const std::string path = temp_path("city.safetensors");
   save_weights(net, path);
-  std::string m = error_of([&] { load_pmsdsen(path, 11); });
+  std::string m = test::error_of([&] { load_pmsdsen(path, 11); });
   expect_contains(m, path);
   expect_contains(m, "weights are for 19 classes, --classes says 11");
-  m = error_of([&] { load_pmsdsen(path, std::nullopt, Activation::PReLU); });
+  m = test::error_of([&] { load_pmsdsen(path, std::nullopt, Activation::PReLU); });
   expect_contains(m, path);
   expect_contains(m, "weights are for gelu activations, --act says prelu");
   // A model built for another class count: the three heads' tensors are listed by name.
   PMSDSEN eleven({11, Activation::GELU});
-  m = error_of([&] { load_weights(eleven, path); });
+  m = test::error_of([&] { load_weights(eleven, path); });
   expect_contains(m, path);
   expect_contains(m, "seg_head_x2.3.weight: file [19, 16, 1, 1] vs model [11, 16, 1, 1]");
   expect_contains(m, "seg_head_x8.4.running_var: file [19] vs model [11]");
@@ -100,7 +92,7 @@ TEST(ModelWeights, EveryMissingUnexpectedAndMisshapedTensorIsListed) {
   save_safetensors(path, sd, {{"classes", "19"}, {"act", "gelu"}});
   PMSDSEN target;
   const auto before = target.state_dict().at("Stem_Conv.0.weight").to_vector<float>();
-  const std::string m = error_of([&] { load_weights(target, path); });
+  const std::string m = test::error_of([&] { load_weights(target, path); });
   expect_contains(m, path);
   expect_contains(m, "2 missing tensors");
   expect_contains(m, "layer3.4.MSLRI.conv.0.LRMS.x2.0.weight");
@@ -126,16 +118,16 @@ TEST(ModelWeights, TruncatedAndMalformedFilesAreErrorsNamingTheFile) {
   const std::string cut = temp_path("cut.safetensors");
   for (size_t keep : {size_t(0), size_t(5), size_t(100), bytes.size() / 2, bytes.size() - 1}) {
     std::ofstream(cut, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(keep));
-    const std::string m = error_of([&] { load_pmsdsen(cut); });
+    const std::string m = test::error_of([&] { load_pmsdsen(cut); });
     expect_contains(m, cut);
   }
   std::ofstream(cut, std::ios::binary) << "this is not a safetensors file at all";
-  expect_contains(error_of([&] { load_pmsdsen(cut); }), cut);
-  expect_contains(error_of([&] { load_pmsdsen(temp_path("does_not_exist.safetensors")); }),
+  expect_contains(test::error_of([&] { load_pmsdsen(cut); }), cut);
+  expect_contains(test::error_of([&] { load_pmsdsen(temp_path("does_not_exist.safetensors")); }),
                   "does_not_exist.safetensors");
   // A valid safetensors file that holds no network.
   save_safetensors(cut, {{"input", Tensor::zeros({1, 3, 8, 8})}});
-  const std::string m = error_of([&] { load_pmsdsen(cut); });
+  const std::string m = test::error_of([&] { load_pmsdsen(cut); });
   expect_contains(m, cut);
   expect_contains(m, "no PMSDSEN weights");
   std::remove(cut.c_str());

@@ -11,6 +11,7 @@
 #include "autograd/ops_nn.h"
 #include "core/parallel.h"
 #include "core/safetensors.h"
+#include "tests/test_op_fixtures.h"
 #include "tests/test_util.h"
 
 using namespace pmsdsen;
@@ -267,46 +268,22 @@ TEST(BatchNormCuda, GradientsAreBitIdenticalRunToRun) {
   EXPECT_EQ(run(), run());
 }
 
-// ---- golden values from PyTorch (tests/fixtures/ops.safetensors, float64) ----------------
-namespace {
-
-const Safetensors& ops_fixtures() {
-  static const Safetensors st = load_safetensors(std::string(PMSDSEN_FIXTURES_DIR) + "/ops.safetensors");
-  return st;
-}
-nlohmann::json fixture_params(const std::string& name) {
-  return nlohmann::json::parse(ops_fixtures().metadata.at("case." + name));
-}
-// A fresh copy (ops may update tensors in place), requiring grad if asked.
-Tensor fixture(const std::string& name, const std::string& tensor, bool requires_grad = false) {
-  const auto it = ops_fixtures().tensors.find(name + "." + tensor);
-  if (it == ops_fixtures().tensors.end()) throw Error("fixture tensor " + name + "." + tensor + " missing");
-  Tensor t = it->second.clone();
-  if (requires_grad) t.set_requires_grad(true);
-  return t;
-}
-void expect_matches_fixture(const Tensor& got, const std::string& name, const std::string& tensor) {
-  const Tensor want = fixture(name, tensor);
-  ASSERT_EQ(got.numel(), want.numel()) << name << "." << tensor;
-  EXPECT_LT(test::max_rel_diff(got, want), 1e-10) << name << "." << tensor;
-}
-
-}  // namespace
+// ---- golden values from PyTorch (tests/fixtures/ops.safetensors) ----------------------------
 
 TEST(BatchNormFixtures, MatchPyTorch) {
   for (const char* name : {"bn_train_eps1e-5", "bn_train_eps1e-3", "bn_train_1x1", "bn_eval_eps1e-5", "bn_eval_eps1e-3"}) {
     SCOPED_TRACE(name);
-    const auto p = fixture_params(name);
-    Tensor x = fixture(name, "x", true), w = fixture(name, "w", true), b = fixture(name, "b", true);
-    Tensor rm = fixture(name, "running_mean"), rv = fixture(name, "running_var");
+    const auto p = test::fixture_params(name);
+    Tensor x = test::fixture(name, "x", true), w = test::fixture(name, "w", true), b = test::fixture(name, "b", true);
+    Tensor rm = test::fixture(name, "running_mean"), rv = test::fixture(name, "running_var");
     Tensor y = ops::batch_norm(x, w, b, rm, rv, p.at("training").get<bool>(), p.at("momentum").get<double>(),
                                p.at("eps").get<double>());
-    backward(y, fixture(name, "gy"));
-    expect_matches_fixture(y, name, "y");
-    expect_matches_fixture(x.grad(), name, "gx");
-    expect_matches_fixture(w.grad(), name, "gw");
-    expect_matches_fixture(b.grad(), name, "gb");
-    expect_matches_fixture(rm, name, "running_mean_out");
-    expect_matches_fixture(rv, name, "running_var_out");
+    backward(y, test::fixture(name, "gy"));
+    test::expect_matches_fixture(y, name, "y");
+    test::expect_matches_fixture(x.grad(), name, "gx");
+    test::expect_matches_fixture(w.grad(), name, "gw");
+    test::expect_matches_fixture(b.grad(), name, "gb");
+    test::expect_matches_fixture(rm, name, "running_mean_out");
+    test::expect_matches_fixture(rv, name, "running_var_out");
   }
 }

@@ -11,18 +11,13 @@
 #include "autograd/engine.h"
 #include "autograd/ops_nn.h"
 #include "core/safetensors.h"
+#include "tests/test_op_fixtures.h"
 #include "tests/test_util.h"
 #include "autograd/ops_basic.h"
 
 using namespace pmsdsen;
 
 namespace {
-
-Tensor arange(Shape s, double start = 1.0) {
-  std::vector<double> v(static_cast<size_t>(shape_numel(s)));
-  std::iota(v.begin(), v.end(), start);
-  return Tensor::from_vector(v, s);
-}
 
 // Average pooling straight from the definition, in double.
 std::vector<double> avg_reference(const std::vector<double>& x, int H, int W, int k, int s, int p, int OH, int OW) {
@@ -57,7 +52,7 @@ TEST(Pooling, OutputSizesFollowFloorMode) {
 
 TEST(AvgPool, CountsPaddedZerosInTheDivisor) {
   // 4x4 of 1..16, 3x3 / s2 / p1: the corner window holds 1 2 5 6 and divides by 9.
-  Tensor y = ops::avg_pool2d(arange({1, 1, 4, 4}), 3, 2, 1);
+  Tensor y = ops::avg_pool2d(test::arange({1, 1, 4, 4}, 1), 3, 2, 1);
   const std::vector<double> want = {(1 + 2 + 5 + 6) / 9.0, (2 + 3 + 4 + 6 + 7 + 8) / 9.0,
                                     (5 + 6 + 9 + 10 + 13 + 14) / 9.0, (6 + 7 + 8 + 10 + 11 + 12 + 14 + 15 + 16) / 9.0};
   const auto got = test::values(y);
@@ -66,7 +61,7 @@ TEST(AvgPool, CountsPaddedZerosInTheDivisor) {
 
 TEST(AvgPool, KernelLargerThanTheInput) {
   // MSSE's (17, 8, 8) pool on a 4x8 map: one output, the whole map over 17*17.
-  Tensor x = arange({2, 3, 4, 8});
+  Tensor x = test::arange({2, 3, 4, 8}, 1);
   x.set_requires_grad(true);
   Tensor y = ops::avg_pool2d(x, 17, 8, 8);
   ASSERT_EQ(y.shape(), (Shape{2, 3, 1, 1}));
@@ -93,7 +88,7 @@ TEST(AvgPool, MatchesTheDefinitionForEveryMsseConfiguration) {
 
 TEST(AvgPool, BackwardSpreadsEachWindowEvenly) {
   // 2x2 / s2 over a 3x3 map: the last row and column belong to no window.
-  Tensor x = arange({1, 1, 3, 3});
+  Tensor x = test::arange({1, 1, 3, 3}, 1);
   x.set_requires_grad(true);
   backward(ops::avg_pool2d(x, 2, 2, 0), Tensor::full({1, 1, 1, 1}, 4.0, DType::F64));
   EXPECT_EQ(test::values(x.grad()), (std::vector<double>{1, 1, 0, 1, 1, 0, 0, 0, 0}));
@@ -110,7 +105,7 @@ TEST(MaxPool, ValuesAndFirstMaximumGetsTheGradient) {
 }
 
 TEST(MaxPool, ThreeByThreeStrideTwoPadOne) {
-  Tensor x = arange({1, 1, 5, 5});
+  Tensor x = test::arange({1, 1, 5, 5}, 1);
   x.set_requires_grad(true);
   Tensor y = ops::max_pool2d(x, 3, 2, 1);
   EXPECT_EQ(test::values(y), (std::vector<double>{7, 9, 10, 17, 19, 20, 22, 24, 25}));
@@ -128,7 +123,7 @@ TEST(MaxPool, NanPropagates) {
 }
 
 TEST(GlobalAvgPool, MeanPerPlane) {
-  Tensor x = arange({2, 2, 2, 3});
+  Tensor x = test::arange({2, 2, 2, 3}, 1);
   x.set_requires_grad(true);
   Tensor y = ops::global_avg_pool(x);
   ASSERT_EQ(y.shape(), (Shape{2, 2, 1, 1}));
@@ -190,40 +185,16 @@ TEST(PoolingCuda, MatchesCpuAtRealisticSizes) {
   }
 }
 
-// ---- golden values from PyTorch (tests/fixtures/ops.safetensors, float64) ----------------
-namespace {
-
-const Safetensors& ops_fixtures() {
-  static const Safetensors st = load_safetensors(std::string(PMSDSEN_FIXTURES_DIR) + "/ops.safetensors");
-  return st;
-}
-nlohmann::json fixture_params(const std::string& name) {
-  return nlohmann::json::parse(ops_fixtures().metadata.at("case." + name));
-}
-// A fresh copy (ops may update tensors in place), requiring grad if asked.
-Tensor fixture(const std::string& name, const std::string& tensor, bool requires_grad = false) {
-  const auto it = ops_fixtures().tensors.find(name + "." + tensor);
-  if (it == ops_fixtures().tensors.end()) throw Error("fixture tensor " + name + "." + tensor + " missing");
-  Tensor t = it->second.clone();
-  if (requires_grad) t.set_requires_grad(true);
-  return t;
-}
-void expect_matches_fixture(const Tensor& got, const std::string& name, const std::string& tensor) {
-  const Tensor want = fixture(name, tensor);
-  ASSERT_EQ(got.numel(), want.numel()) << name << "." << tensor;
-  EXPECT_LT(test::max_rel_diff(got, want), 1e-10) << name << "." << tensor;
-}
-
-}  // namespace
+// ---- golden values from PyTorch (tests/fixtures/ops.safetensors) ----------------------------
 
 TEST(PoolingFixtures, MatchPyTorch) {
   for (const char* name : {"avgpool_k2s2p0", "avgpool_k3s2p1", "avgpool_k5s2p2", "avgpool_k9s4p4", "avgpool_k17s8p8",
                            "avgpool_k5s2p2_net", "avgpool_k9s4p4_net", "avgpool_k17s8p8_net", "maxpool_k2s2p0",
                            "maxpool_k3s2p1", "global_avgpool", "input_injection"}) {
     SCOPED_TRACE(name);
-    const auto p = fixture_params(name);
+    const auto p = test::fixture_params(name);
     const std::string op = p.at("op");
-    Tensor x = fixture(name, "x", true);
+    Tensor x = test::fixture(name, "x", true);
     Tensor y;
     if (op == "avg_pool2d" || op == "max_pool2d") {
       const int64_t k = p.at("kernel")[0], s = p.at("stride")[0], pad = p.at("padding")[0];
@@ -235,8 +206,8 @@ TEST(PoolingFixtures, MatchPyTorch) {
     } else {
       y = ops::global_avg_pool(x);
     }
-    backward(y, fixture(name, "gy"));
-    expect_matches_fixture(y, name, "y");
-    expect_matches_fixture(x.grad(), name, "gx");
+    backward(y, test::fixture(name, "gy"));
+    test::expect_matches_fixture(y, name, "y");
+    test::expect_matches_fixture(x.grad(), name, "gx");
   }
 }

@@ -12,6 +12,7 @@
 #include "autograd/engine.h"
 #include "autograd/ops_nn.h"
 #include "core/safetensors.h"
+#include "tests/test_op_fixtures.h"
 #include "tests/test_util.h"
 
 using namespace pmsdsen;
@@ -21,12 +22,6 @@ namespace {
 void expect_near(const std::vector<double>& got, const std::vector<double>& want, double tol) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "element " << i;
-}
-
-Tensor arange(Shape s, double start = 0.0) {
-  std::vector<double> v(static_cast<size_t>(shape_numel(s)));
-  std::iota(v.begin(), v.end(), start);
-  return Tensor::from_vector(v, s);
 }
 
 // PyTorch's upsample_bilinear2d (align_corners=false, size path) written out in double.
@@ -74,19 +69,19 @@ TEST(Bilinear, AlignCornersKeepsTheCorners) {
   Tensor x = Tensor::from_vector<double>({1, 2, 3, 4}, {1, 1, 2, 2});
   expect_near(test::values(ops::bilinear(x, 3, 3, true)), {1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4}, 1e-15);
   // One output with align_corners: ratio 0, the top-left input.
-  expect_near(test::values(ops::bilinear(arange({1, 1, 3, 4}, 5), 1, 1, true)), {5}, 0);
+  expect_near(test::values(ops::bilinear(test::arange({1, 1, 3, 4}, 5), 1, 1, true)), {5}, 0);
 }
 
 TEST(Bilinear, DownsampleByTwoAveragesBlocks) {
-  expect_near(test::values(ops::bilinear(arange({1, 1, 4, 4}, 1), 2, 2, false)), {3.5, 5.5, 11.5, 13.5}, 1e-15);
+  expect_near(test::values(ops::bilinear(test::arange({1, 1, 4, 4}, 1), 2, 2, false)), {3.5, 5.5, 11.5, 13.5}, 1e-15);
   // align_corners=True by 0.5 (the authors' evaluation resize): 2x5 -> 1x2 picks row 0, columns 0 and 4.
-  expect_near(test::values(ops::bilinear_scale(arange({1, 1, 2, 5}), 0.5, true)), {0, 4}, 1e-15);
+  expect_near(test::values(ops::bilinear_scale(test::arange({1, 1, 2, 5}), 0.5, true)), {0, 4}, 1e-15);
 }
 
 TEST(Bilinear, ScaleFactorPathUsesOneOverScale) {
   // A ramp reproduces the source coordinate. Width 5 by 1.5 -> 7 outputs: ratio 1/1.5,
   // while the size path (5 -> 7) uses 5/7, as PyTorch's scale_factor vs size.
-  Tensor x = arange({1, 1, 1, 5});
+  Tensor x = test::arange({1, 1, 1, 5});
   std::vector<double> scale_path, size_path;
   for (int d = 0; d < 7; ++d) {
     scale_path.push_back(std::max(0.0, (d + 0.5) / 1.5 - 0.5));
@@ -189,46 +184,22 @@ TEST(BilinearCuda, MatchesCpuAndGradientsAreReproducible) {
   }
 }
 
-// ---- golden values from PyTorch (tests/fixtures/ops.safetensors, float64) ----------------
-namespace {
-
-const Safetensors& ops_fixtures() {
-  static const Safetensors st = load_safetensors(std::string(PMSDSEN_FIXTURES_DIR) + "/ops.safetensors");
-  return st;
-}
-nlohmann::json fixture_params(const std::string& name) {
-  return nlohmann::json::parse(ops_fixtures().metadata.at("case." + name));
-}
-// A fresh copy (ops may update tensors in place), requiring grad if asked.
-Tensor fixture(const std::string& name, const std::string& tensor, bool requires_grad = false) {
-  const auto it = ops_fixtures().tensors.find(name + "." + tensor);
-  if (it == ops_fixtures().tensors.end()) throw Error("fixture tensor " + name + "." + tensor + " missing");
-  Tensor t = it->second.clone();
-  if (requires_grad) t.set_requires_grad(true);
-  return t;
-}
-void expect_matches_fixture(const Tensor& got, const std::string& name, const std::string& tensor) {
-  const Tensor want = fixture(name, tensor);
-  ASSERT_EQ(got.numel(), want.numel()) << name << "." << tensor;
-  EXPECT_LT(test::max_rel_diff(got, want), 1e-10) << name << "." << tensor;
-}
-
-}  // namespace
+// ---- golden values from PyTorch (tests/fixtures/ops.safetensors) ----------------------------
 
 TEST(BilinearFixtures, MatchPyTorch) {
   for (const char* name : {"bilinear_size_5x7_to_12x17", "bilinear_x2", "bilinear_x4", "bilinear_x8", "bilinear_from_1x1",
                            "bilinear_down_half", "bilinear_ac_down_half", "bilinear_ac_up2"}) {
     SCOPED_TRACE(name);
-    const auto p = fixture_params(name);
+    const auto p = test::fixture_params(name);
     const bool ac = p.at("align_corners");
-    Tensor x = fixture(name, "x", true);
+    Tensor x = test::fixture(name, "x", true);
     Tensor y = p.at("scale_factor").is_null()
                    ? ops::bilinear(x, p.at("size")[0], p.at("size")[1], ac)
                    : ops::bilinear_scale(x, p.at("scale_factor").get<double>(), ac);
     ASSERT_EQ(y.size(2), p.at("out_size")[0].get<int64_t>());
     ASSERT_EQ(y.size(3), p.at("out_size")[1].get<int64_t>());
-    backward(y, fixture(name, "gy"));
-    expect_matches_fixture(y, name, "y");
-    expect_matches_fixture(x.grad(), name, "gx");
+    backward(y, test::fixture(name, "gy"));
+    test::expect_matches_fixture(y, name, "y");
+    test::expect_matches_fixture(x.grad(), name, "gx");
   }
 }

@@ -7,6 +7,7 @@
 
 #include "autograd/sgd.h"
 #include "core/safetensors.h"
+#include "tests/test_op_fixtures.h"
 #include "tests/test_util.h"
 
 #ifdef PMSDSEN_WITH_CUDA
@@ -145,46 +146,22 @@ TEST(SgdCuda, TableIsUploadedOnlyWhenItChanges) {
 }
 #endif
 
-// ---- golden values from PyTorch (tests/fixtures/ops.safetensors, float64) ----------------
-namespace {
-
-const Safetensors& ops_fixtures() {
-  static const Safetensors st = load_safetensors(std::string(PMSDSEN_FIXTURES_DIR) + "/ops.safetensors");
-  return st;
-}
-nlohmann::json fixture_params(const std::string& name) {
-  return nlohmann::json::parse(ops_fixtures().metadata.at("case." + name));
-}
-// A fresh copy (ops may update tensors in place), requiring grad if asked.
-Tensor fixture(const std::string& name, const std::string& tensor, bool requires_grad = false) {
-  const auto it = ops_fixtures().tensors.find(name + "." + tensor);
-  if (it == ops_fixtures().tensors.end()) throw Error("fixture tensor " + name + "." + tensor + " missing");
-  Tensor t = it->second.clone();
-  if (requires_grad) t.set_requires_grad(true);
-  return t;
-}
-void expect_matches_fixture(const Tensor& got, const std::string& name, const std::string& tensor) {
-  const Tensor want = fixture(name, tensor);
-  ASSERT_EQ(got.numel(), want.numel()) << name << "." << tensor;
-  EXPECT_LT(test::max_rel_diff(got, want), 1e-10) << name << "." << tensor;
-}
-
-}  // namespace
+// ---- golden values from PyTorch (tests/fixtures/ops.safetensors) ----------------------------
 
 TEST(SgdFixtures, ThreeStepsMatchPyTorch) {
-  const auto p = fixture_params("sgd");
-  Tensor w = fixture("sgd", "w_step0", true), b = fixture("sgd", "b_step0", true);
+  const auto p = test::fixture_params("sgd");
+  Tensor w = test::fixture("sgd", "w_step0", true), b = test::fixture("sgd", "b_step0", true);
   Sgd sgd({w, b}, {p.at("momentum").get<double>(), p.at("weight_decay").get<double>()});
-  const std::vector<double> lr = test::values(fixture("sgd", "lr"));
+  const std::vector<double> lr = test::values(test::fixture("sgd", "lr"));
   for (int s = 1; s <= p.at("steps").get<int>(); ++s) {
     SCOPED_TRACE(s);
     const std::string step = std::to_string(s);
-    w.set_grad(fixture("sgd", "w_grad_step" + step));
-    b.set_grad(fixture("sgd", "b_grad_step" + step));
+    w.set_grad(test::fixture("sgd", "w_grad_step" + step));
+    b.set_grad(test::fixture("sgd", "b_grad_step" + step));
     sgd.step(lr[s - 1]);
-    expect_matches_fixture(w, "sgd", "w_step" + step);
-    expect_matches_fixture(b, "sgd", "b_step" + step);
-    expect_matches_fixture(sgd.momentum_buffers()[0], "sgd", "w_buf_step" + step);
-    expect_matches_fixture(sgd.momentum_buffers()[1], "sgd", "b_buf_step" + step);
+    test::expect_matches_fixture(w, "sgd", "w_step" + step);
+    test::expect_matches_fixture(b, "sgd", "b_step" + step);
+    test::expect_matches_fixture(sgd.momentum_buffers()[0], "sgd", "w_buf_step" + step);
+    test::expect_matches_fixture(sgd.momentum_buffers()[1], "sgd", "b_buf_step" + step);
   }
 }

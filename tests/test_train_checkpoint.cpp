@@ -15,18 +15,12 @@
 #include "layers/batchnorm.h"
 #include "layers/conv.h"
 #include "layers/sequential.h"
+#include "tests/test_util.h"
 
 namespace pmsdsen::train {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string temp_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("pmsdsen_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
 
 std::shared_ptr<Sequential> small_model(uint64_t seed) {
   Generator gen(seed);
@@ -39,7 +33,7 @@ std::shared_ptr<Sequential> small_model(uint64_t seed) {
 std::vector<float> floats(const Tensor& t) { return t.detach().cpu().to(DType::F32).to_vector<float>(); }
 
 TEST(Checkpoint, RoundTripIsExact) {
-  const std::string dir = temp_dir("ckpt_roundtrip");
+  const std::string dir = test::temp_dir("ckpt_roundtrip");
   auto model = small_model(1);
   auto params = model->named_parameters();
   // Momentum for the conv weight only: the others have not stepped yet.
@@ -88,7 +82,7 @@ TEST(Checkpoint, RoundTripIsExact) {
 }
 
 TEST(Checkpoint, FileCutShortIsRefusedNamingIt) {
-  const std::string dir = temp_dir("ckpt_truncated");
+  const std::string dir = test::temp_dir("ckpt_truncated");
   auto model = small_model(1);
   RunState s;
   const std::string path = dir + "/last.safetensors";
@@ -110,7 +104,7 @@ TEST(Checkpoint, FileCutShortIsRefusedNamingIt) {
 }
 
 TEST(Checkpoint, ForeignFileIsRefused) {
-  const std::string dir = temp_dir("ckpt_foreign");
+  const std::string dir = test::temp_dir("ckpt_foreign");
   save_safetensors(dir + "/w.safetensors", {{"x", Tensor::zeros({2})}});
   try {
     load_checkpoint(dir + "/w.safetensors");
@@ -126,7 +120,7 @@ TEST(Checkpoint, ForeignFileIsRefused) {
 TEST(Checkpoint, OverwriteKeepsTheOldFileUntilTheNewOneIsComplete) {
   // The atomic write goes to a temporary file renamed over the target: while writing,
   // the old file is untouched, and no temporary is left behind afterwards.
-  const std::string dir = temp_dir("ckpt_atomic");
+  const std::string dir = test::temp_dir("ckpt_atomic");
   auto model = small_model(1);
   RunState s;
   s.iteration = 10;
@@ -152,7 +146,7 @@ TEST(Checkpoint, AllFinite) {
 }
 
 TEST(RunLog, ResumeDropsLaterAndTornRecords) {
-  const std::string dir = temp_dir("runlog");
+  const std::string dir = test::temp_dir("runlog");
   const std::string path = dir + "/log.jsonl";
   {
     RunLog log(path, -1);

@@ -16,18 +16,12 @@
 #include "layers/batchnorm.h"
 #include "models/pmsdsen.h"
 #include "models/weights.h"
+#include "tests/test_util.h"
 
 namespace pmsdsen::train {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string temp_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("pmsdsen_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
 
 // Tiny synthetic scenes and crops: an iteration takes milliseconds.
 TrainConfig tiny(const std::string& out, int64_t iters) {
@@ -86,7 +80,7 @@ TEST(TrainLoop, ShortRunLearns) {
   // same code paths through the shorter runs below, the optimised build checks learning.
   GTEST_SKIP() << "learning is checked in the optimised build";
 #endif
-  const std::string dir = temp_dir("learn");
+  const std::string dir = test::temp_dir("learn");
   TrainConfig c = tiny(dir, 60);
   c.synthetic_train = 32;
   c.synthetic_val = 8;
@@ -127,7 +121,7 @@ TEST(TrainLoop, ShortRunLearns) {
 }
 
 TEST(TrainLoop, ResumeIsBitIdenticalToAnUninterruptedRun) {
-  const std::string dir = temp_dir("resume");
+  const std::string dir = test::temp_dir("resume");
   const int64_t n = 3;
   // 2N iterations in one go.
   TrainConfig whole = tiny(dir + "/whole", 2 * n);
@@ -157,7 +151,7 @@ TEST(TrainLoop, ResumeIsBitIdenticalToAnUninterruptedRun) {
 }
 
 TEST(TrainLoop, CtrlCSavesAndResumesBitIdentically) {
-  const std::string dir = temp_dir("sigint");
+  const std::string dir = test::temp_dir("sigint");
   const int64_t n = 2;
   const TrainResult rw = run_training(tiny(dir + "/whole", 2 * n), std::nullopt, quiet());
   ASSERT_EQ(rw.status, TrainStatus::Finished) << rw.message;
@@ -184,7 +178,7 @@ TEST(TrainLoop, WeightsDoNotDependOnTheThreadCount) {
   // CPU reductions run in a fixed order, so a resumed run on a machine with another
   // core count still continues bit-identically.
   // Crops of 128x64 so that the larger kernels' parallel paths are taken.
-  const std::string dir = temp_dir("threads");
+  const std::string dir = test::temp_dir("threads");
   auto config = [&](const std::string& out) {
     TrainConfig c = tiny(out, 2);
     c.synthetic_width = 128;
@@ -207,7 +201,7 @@ TEST(TrainLoop, WeightsDoNotDependOnTheThreadCount) {
 }
 
 TEST(TrainLoop, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
-  const std::string dir = temp_dir("nan");
+  const std::string dir = test::temp_dir("nan");
   TrainConfig c = tiny(dir, 10);
   c.save_every = 2;
   TrainHooks h = quiet();
@@ -229,7 +223,7 @@ TEST(TrainLoop, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
   EXPECT_TRUE(all_finite(model));
 
   // Weights that went bad right before a save are not written either.
-  const std::string dir2 = temp_dir("nan_save");
+  const std::string dir2 = test::temp_dir("nan_save");
   TrainConfig c2 = tiny(dir2, 10);
   c2.save_every = 2;
   TrainHooks h2 = quiet();
@@ -245,7 +239,7 @@ TEST(TrainLoop, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
 }
 
 TEST(TrainLoop, FrozenBatchNormKeepsRunningStatistics) {
-  const std::string dir = temp_dir("freeze");
+  const std::string dir = test::temp_dir("freeze");
   // Start from weights whose running statistics are not the initial 0 / 1.
   PMSDSEN init(PmsdsenConfig{19, Activation::GELU});
   Generator gen(3);

@@ -11,18 +11,12 @@
 #include <thread>
 
 #include "examples/train_checkpoint.h"
+#include "tests/test_util.h"
 
 namespace pmsdsen::train {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string temp_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("pmsdsen_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
 
 // Starts `pmsdsen train` on tiny synthetic crops, checkpointing every iteration.
 // With resume, continues the run in `out` instead.
@@ -84,7 +78,7 @@ int wait_exit(pid_t pid) {
 }
 
 TEST(TrainSignals, CtrlCSavesAndExits130) {
-  const std::string out = temp_dir("sig_int");
+  const std::string out = test::temp_dir("sig_int");
   const pid_t pid = start_training(out);
   ASSERT_TRUE(wait_for_checkpoint(out, 120));
   ::kill(pid, SIGINT);
@@ -99,7 +93,7 @@ TEST(TrainSignals, CtrlCSavesAndExits130) {
 }
 
 TEST(TrainSignals, SecondCtrlCExitsAtOnce) {
-  const std::string out = temp_dir("sig_int2");
+  const std::string out = test::temp_dir("sig_int2");
   const pid_t pid = start_training(out);
   ASSERT_TRUE(wait_for_checkpoint(out, 120));
   ::kill(pid, SIGINT);
@@ -112,7 +106,7 @@ TEST(TrainSignals, SecondCtrlCExitsAtOnce) {
 TEST(TrainSignals, KillAtAnyMomentLeavesALoadableCheckpoint) {
   // A checkpoint is written after every iteration; SIGKILL lands at staggered moments,
   // often in the middle of a write. The file on disk always loads.
-  const std::string out = temp_dir("sig_kill");
+  const std::string out = test::temp_dir("sig_kill");
   const pid_t pid = start_training(out);
   ASSERT_TRUE(wait_for_checkpoint(out, 120));
   std::this_thread::sleep_for(std::chrono::milliseconds(150));

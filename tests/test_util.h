@@ -2,10 +2,16 @@
 // Shared helpers for the tests.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <numeric>
 #include <string>
 #include <vector>
 
 #include "core/device.h"
+#include "core/error.h"
 #include "core/rng.h"
 #include "core/tensor.h"
 
@@ -38,6 +44,32 @@ inline double max_rel_diff(const Tensor& a, const Tensor& b, double floor = 1e-6
     scale = std::max(scale, std::abs(y[i]));
   }
   return diff / scale;
+}
+
+// 0, 1, 2, ... (from start) in double, in the given shape.
+inline Tensor arange(const Shape& shape, double start = 0.0) {
+  std::vector<double> v(static_cast<size_t>(shape_numel(shape)));
+  std::iota(v.begin(), v.end(), start);
+  return Tensor::from_vector(v, shape);
+}
+
+// The message of the pmsdsen::Error that f throws, or "no error".
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// An empty folder of the system's temporary directory, unique to this process.
+inline std::string temp_dir(const std::string& name) {
+  const std::filesystem::path p =
+      std::filesystem::temp_directory_path() / ("pmsdsen_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p.string();
 }
 
 }  // namespace pmsdsen::test
