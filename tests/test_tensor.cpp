@@ -2,6 +2,10 @@
 
 #include <cmath>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "core/allocator.h"
 #include "core/init.h"
 #include "core/tensor.h"
@@ -62,6 +66,18 @@ TEST(Tensor, CpuAllocatorAccountsBytes) {
     EXPECT_GE(memory_stats(Device::cpu()).current_bytes, before + 4000);
   }
   EXPECT_EQ(memory_stats(Device::cpu()).current_bytes, before);
+}
+
+// A large activation must come from the process's heap, not from a fresh mapping that is
+// unmapped when freed and page-faulted in again by the next one (core/allocator.cpp).
+TEST(Tensor, LargeCpuTensorsReuseHeapMemory) {
+#if !defined(__GLIBC__) || defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "glibc's malloc statistics only (AddressSanitizer replaces malloc)";
+#else
+  constexpr size_t kBytes = size_t(64) << 20;
+  Tensor big = Tensor::zeros({int64_t(kBytes / sizeof(float))});
+  EXPECT_LT(mallinfo2().hblkhd, kBytes) << "a 64 MiB tensor was mapped on its own";
+#endif
 }
 
 TEST(Tensor, KaimingUniformMatchesPyTorchBound) {
