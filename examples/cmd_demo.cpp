@@ -1,7 +1,6 @@
 // pmsdsen demo: trains PMSDSEN on the built-in synthetic street scenes for a few
 // minutes, compares the validation mIoU of the untrained and the trained network with
 // the colour-only baseline, segments a held-out scene, and says where everything is.
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -15,6 +14,7 @@
 #include "data/palette.h"
 #include "examples/cli.h"
 #include "models/predict.h"
+#include "examples/clock.h"
 #include "examples/train_checkpoint.h"
 #include "examples/train_progress.h"
 #include "examples/train_setup.h"
@@ -25,11 +25,6 @@ namespace pmsdsen::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-double now_s() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
 
 std::string pct(double v) {
   char buf[32];

@@ -2,18 +2,11 @@
 
 #include <unistd.h>
 
-#include <chrono>
 #include <cmath>
 
+#include "examples/clock.h"
+
 namespace pmsdsen::train {
-namespace {
-
-double now_s() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";

@@ -1,6 +1,5 @@
 #include "examples/trainer.h"
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -17,6 +16,7 @@
 #include "core/safetensors.h"
 #include "data/evaluate.h"
 #include "data/loader.h"
+#include "examples/clock.h"
 #include "examples/train_curves.h"
 #include "examples/train_log.h"
 #include "examples/train_progress.h"
@@ -32,11 +32,6 @@ namespace pmsdsen::train {
 namespace {
 
 namespace fs = std::filesystem;
-
-double now_s() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
 
 std::string fmt(const char* format, double v) {
   char buf[64];
