@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -85,6 +86,9 @@ size_t cuda_round(size_t bytes) {
 struct CudaCache {
   Accounting acc;
   std::multimap<size_t, void*> free_blocks;  // size -> block
+  // Block -> its real size, which can exceed the size its tensor asked for (a reused
+  // block up to 1/8 larger): frees are filed and accounted at the real size.
+  std::unordered_map<void*, size_t> live;
 
   void release_all_locked() {
     for (auto& [size, ptr] : free_blocks) {
@@ -110,6 +114,7 @@ void* cuda_allocate(size_t bytes) {
   if (it != c.free_blocks.end() && it->first <= size + size / 8) {
     void* p = it->second;
     c.acc.on_alloc(it->first);
+    c.live.emplace(p, it->first);
     c.free_blocks.erase(it);
     return p;
   }
@@ -130,13 +135,17 @@ void* cuda_allocate(size_t bytes) {
   c.acc.stats.system_allocs++;
   c.acc.stats.reserved_bytes += size;
   c.acc.on_alloc(size);
+  c.live.emplace(p, size);
   return p;
 }
 
-void cuda_deallocate(void* p, size_t bytes) {
-  const size_t size = cuda_round(bytes);
+void cuda_deallocate(void* p, size_t /*bytes*/) {
   CudaCache& c = cuda_cache();
   std::lock_guard<std::mutex> lock(c.acc.mutex);
+  const auto it = c.live.find(p);
+  PMSDSEN_CHECK(it != c.live.end(), "CUDA free of a block this allocator did not hand out");
+  const size_t size = it->second;
+  c.live.erase(it);
   c.acc.on_free(size);
   c.free_blocks.emplace(size, p);
 }

@@ -137,6 +137,21 @@ TEST(TensorCuda, CachingAllocatorReachesSteadyState) {
   EXPECT_GE(after.peak_bytes, size_t(2) * 64 * 33 * 65 * 4);
 }
 
+// A block reused for a smaller request (up to 1/8 smaller) is freed at its real size:
+// the bytes in use return to where they were and the block serves its own size again.
+TEST(TensorCuda, ReusedLargerBlockIsFreedAtItsRealSize) {
+  PMSDSEN_REQUIRE_CUDA();
+  const MemoryStats start = memory_stats(Device::cuda());
+  { Tensor nine = Tensor::empty({9 << 18}, DType::F32, Device::cuda()); }  // 9 MiB
+  const MemoryStats cached = memory_stats(Device::cuda());
+  { Tensor eight = Tensor::empty({8 << 18}, DType::F32, Device::cuda()); }  // 8 MiB: the 9 MiB block
+  EXPECT_EQ(memory_stats(Device::cuda()).current_bytes, start.current_bytes);
+  { Tensor nine = Tensor::empty({9 << 18}, DType::F32, Device::cuda()); }
+  const MemoryStats end = memory_stats(Device::cuda());
+  EXPECT_EQ(end.current_bytes, start.current_bytes);
+  EXPECT_EQ(end.system_allocs, cached.system_allocs) << "the 9 MiB block was not found again";
+}
+
 TEST(TensorCuda, RequestingCudaWithoutGpuIsAClearError) {
   if (cuda_available()) GTEST_SKIP() << "a GPU is present: nothing to check";
   try {
