@@ -2,6 +2,8 @@
 
 #include <cublas_v2.h>
 
+#include <algorithm>
+
 #include "core/cuda_env.h"
 
 #define PMSDSEN_CUBLAS_CHECK(expr)                                                        \
@@ -34,6 +36,10 @@ int to_int(int64_t v, const char* what) {
   return static_cast<int>(v);
 }
 
+// cuBLAS refuses a leading dimension below 1, which an operand with K = 0 columns has;
+// with K = 0 the product is beta * C and the operand is never read.
+int leading(int64_t ld, const char* what) { return to_int(std::max<int64_t>(1, ld), what); }
+
 }  // namespace
 
 // cuBLAS is column-major: a row-major C = A B is the column-major C^T = B^T A^T, so the
@@ -44,8 +50,8 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
   if (M == 0 || N == 0) return;
   PMSDSEN_CUBLAS_CHECK(cublasSgemm(handle(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
                                    trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, to_int(N, "N"),
-                                   to_int(M, "M"), to_int(K, "K"), &alpha, B, to_int(ldb, "ldb"),
-                                   A, to_int(lda, "lda"), &beta, C, to_int(ldc, "ldc")));
+                                   to_int(M, "M"), to_int(K, "K"), &alpha, B, leading(ldb, "ldb"),
+                                   A, leading(lda, "lda"), &beta, C, to_int(ldc, "ldc")));
 }
 
 void gemm_strided_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
@@ -55,8 +61,8 @@ void gemm_strided_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int6
   if (M == 0 || N == 0 || batch == 0) return;
   PMSDSEN_CUBLAS_CHECK(cublasSgemmStridedBatched(
       handle(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-      to_int(N, "N"), to_int(M, "M"), to_int(K, "K"), &alpha, B, to_int(ldb, "ldb"), stride_b, A,
-      to_int(lda, "lda"), stride_a, &beta, C, to_int(ldc, "ldc"), stride_c,
+      to_int(N, "N"), to_int(M, "M"), to_int(K, "K"), &alpha, B, leading(ldb, "ldb"), stride_b, A,
+      leading(lda, "lda"), stride_a, &beta, C, to_int(ldc, "ldc"), stride_c,
       to_int(batch, "batch")));
 }
 

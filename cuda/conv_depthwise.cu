@@ -149,6 +149,7 @@ void launch_depthwise(const ConvShape& s, const float* in, const float* w, const
                       float* out, bool input_grad) {
   const Geometry g = checked_geometry(s, input_grad);
   const int64_t planes = s.batch * s.in_channels;
+  if (planes == 0 || g.out_h == 0 || g.out_w == 0) return;  // nothing to write; a 0-sized grid is an error
   for (int64_t p0 = 0; p0 < planes; p0 += kMaxGridZ) {
     const int64_t count = std::min<int64_t>(kMaxGridZ, planes - p0);
     depthwise_kernel<<<tile_grid(g, count), kThreadsX * kThreadsY, tile_bytes(g), cuda_env::stream()>>>(
@@ -171,7 +172,7 @@ void depthwise3x3_backward_input(const ConvShape& s, const float* gy, const floa
 void depthwise3x3_backward_weight(const ConvShape& s, const float* gy, const float* x, float* gw) {
   const Geometry g = checked_geometry(s, false);
   const int64_t planes = s.batch * s.in_channels;
-  if (planes == 0) {
+  if (planes == 0 || s.out_h == 0 || s.out_w == 0) {
     PMSDSEN_CUDA_CHECK(cudaMemsetAsync(gw, 0, sizeof(float) * 9 * s.in_channels, cuda_env::stream()));
     return;
   }

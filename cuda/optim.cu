@@ -90,6 +90,7 @@ void FusedSgd::step(const std::vector<SgdSlot>& slots, double lr, double momentu
     if (st.pinned_bytes < bytes) {
       if (st.pinned) PMSDSEN_CUDA_CHECK(cudaFreeHost(st.pinned));
       st.pinned = nullptr;
+      st.pinned_bytes = 0;  // consistent if the allocation below throws
       PMSDSEN_CUDA_CHECK(cudaMallocHost(&st.pinned, bytes));
       st.pinned_bytes = bytes;
     }
@@ -97,6 +98,7 @@ void FusedSgd::step(const std::vector<SgdSlot>& slots, double lr, double momentu
       // Stream-ordered allocator: kernels queued on the old table run before its reuse.
       if (st.device) deallocate(st.device, st.device_bytes, Device::cuda());
       st.device = nullptr;
+      st.device_bytes = 0;
       st.device = allocate(bytes, Device::cuda());
       st.device_bytes = bytes;
     }

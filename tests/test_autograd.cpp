@@ -119,6 +119,27 @@ TEST(Autograd, MatmulMatchesHandComputedProduct) {
   EXPECT_EQ(ops::matmul(a, b).to_vector<float>(), (std::vector<float>{58, 64, 139, 154}));
 }
 
+// An empty inner dimension: [3, 0] x [0, 4] is a [3, 4] of zeros, and so are the
+// gradients' shapes empty and the backward valid.
+void expect_empty_inner_product(Device device) {
+  Tensor a = Tensor::zeros({3, 0}).to(device), b = Tensor::zeros({0, 4}).to(device);
+  a.set_requires_grad(true);
+  b.set_requires_grad(true);
+  Tensor c = ops::matmul(a, b);
+  ASSERT_EQ(c.shape(), (Shape{3, 4}));
+  for (float v : c.cpu().to_vector<float>()) EXPECT_EQ(v, 0.0f);
+  backward(c, Tensor::full({3, 4}, 1.0).to(device));
+  EXPECT_EQ(a.grad().shape(), (Shape{3, 0}));
+  EXPECT_EQ(b.grad().shape(), (Shape{0, 4}));
+}
+
+TEST(Autograd, MatmulWithEmptyInnerDimensionIsZero) { expect_empty_inner_product(Device::cpu()); }
+
+TEST(AutogradCuda, MatmulWithEmptyInnerDimensionIsZero) {
+  PMSDSEN_REQUIRE_CUDA();
+  expect_empty_inner_product(Device::cuda());
+}
+
 TEST(Autograd, ConcatAndSliceRoundTrip) {
   Tensor a = Tensor::from_vector<float>({1, 2, 3, 4}, {1, 2, 2});
   Tensor b = Tensor::from_vector<float>({5, 6}, {1, 1, 2});

@@ -71,6 +71,22 @@ TEST(Conv, MatchesDirectLoopsInFloat32) {
   for (const ConvRefCase& c : reference_cases()) expect_matches_reference(c, DType::F32, 2e-5);
 }
 
+// An input with no rows: the output is the bias alone, the gradients are zero or empty.
+TEST(Conv, TransposedOfAnEmptyInputPlane) {
+  const ConvRefCase c = test::transposed_case({2, 1, 0, 5}, {1, 1, 3, 3}, 1, 0, 0);
+  Generator gen(5);
+  const test::ConvInputs in = test::random_conv_inputs(c, gen);
+  const test::ConvResult got = test::run_conv(c, in.x, in.w, in.b, in.gy, DType::F64, Device::cpu());
+  ASSERT_EQ(got.y.shape(), (Shape{2, 1, 2, 7}));
+  const double bias = test::values(in.b)[0];
+  for (double v : test::values(got.y)) EXPECT_EQ(v, bias);
+  EXPECT_EQ(got.gx.shape(), (Shape{2, 1, 0, 5}));
+  for (double v : test::values(got.gw)) EXPECT_EQ(v, 0.0);
+  double gy_sum = 0;
+  for (double v : test::values(in.gy)) gy_sum += v;
+  EXPECT_NEAR(test::values(got.gb)[0], gy_sum, 1e-12);
+}
+
 TEST(Conv, DepthwiseOnAWideMapMatchesDirectLoops) {
   // 64 columns: the branch-free interior loops carry most of the work.
   expect_matches_reference(test::conv_case({2, 3, 16, 64}, {3, 1, 3, 3}, 1, 3, 3, 3), DType::F32, 2e-5);

@@ -100,3 +100,19 @@ TEST(ConvCuda, RejectsMixedDevicesAndFloat64) {
   Tensor x64 = Tensor::ones({1, 2, 5, 5}, DType::F64, Device::cuda());
   EXPECT_THROW(ops::conv2d(x64, Tensor::ones({2, 2, 3, 3}, DType::F64, Device::cuda()), Tensor()), Error);
 }
+
+// A transposed convolution accepts an input with no rows; its backward then runs the
+// depthwise kernels on an empty plane (a zero-sized grid is a launch error on CUDA).
+TEST(ConvCuda, EmptyInputPlaneMatchesCpu) {
+  PMSDSEN_REQUIRE_CUDA();
+  const ConvRefCase c = test::transposed_case({2, 1, 0, 5}, {1, 1, 3, 3}, 1, 0, 0);
+  Generator gen(5);
+  const test::ConvInputs in = test::random_conv_inputs(c, gen);
+  const test::ConvResult cpu = test::run_conv(c, in.x, in.w, in.b, in.gy, DType::F32, Device::cpu());
+  const test::ConvResult gpu = test::run_conv(c, in.x, in.w, in.b, in.gy, DType::F32, Device::cuda());
+  EXPECT_EQ(gpu.y.shape(), cpu.y.shape());
+  EXPECT_LT(test::max_rel_diff(gpu.y, cpu.y), 1e-6);
+  EXPECT_EQ(gpu.gx.numel(), 0);
+  EXPECT_LT(test::max_rel_diff(gpu.gw, cpu.gw), 1e-6);
+  EXPECT_LT(test::max_rel_diff(gpu.gb, cpu.gb), 1e-6);
+}
