@@ -118,10 +118,18 @@ void copy_channels(const void* src, int64_t src_channels, int64_t src_first, voi
                    int64_t dst_channels, int64_t dst_first, int64_t channels, int64_t batch,
                    int64_t plane_bytes) {
   if (batch == 0 || channels == 0 || plane_bytes == 0) return;
-  PMSDSEN_CUDA_CHECK(cudaMemcpy2DAsync(
-      static_cast<char*>(dst) + dst_first * plane_bytes, dst_channels * plane_bytes,
-      static_cast<const char*>(src) + src_first * plane_bytes, src_channels * plane_bytes,
-      channels * plane_bytes, batch, cudaMemcpyDeviceToDevice, cuda_env::stream()));
+  char* d = static_cast<char*>(dst) + dst_first * plane_bytes;
+  const char* s = static_cast<const char*>(src) + src_first * plane_bytes;
+  const int64_t dpitch = dst_channels * plane_bytes, spitch = src_channels * plane_bytes;
+  // cudaMemcpy2D refuses pitches above the device's memPitch (2^31 - 1 bytes on A100/H100).
+  if (dpitch <= INT32_MAX && spitch <= INT32_MAX) {
+    PMSDSEN_CUDA_CHECK(cudaMemcpy2DAsync(d, dpitch, s, spitch, channels * plane_bytes, batch,
+                                         cudaMemcpyDeviceToDevice, cuda_env::stream()));
+    return;
+  }
+  for (int64_t n = 0; n < batch; ++n)
+    PMSDSEN_CUDA_CHECK(cudaMemcpyAsync(d + n * dpitch, s + n * spitch, channels * plane_bytes,
+                                       cudaMemcpyDeviceToDevice, cuda_env::stream()));
 }
 
 }  // namespace pmsdsen::cuda

@@ -199,3 +199,20 @@ TEST(GradCheck, CatchesAWrongBackward) {
   EXPECT_TRUE(good.passed()) << good.worst;
   EXPECT_LT(good.max_rel_error, 1e-7);
 }
+
+// Channel copies whose per-sample stride exceeds 2^31 bytes (cudaMemcpy2D's pitch limit):
+// two samples of 2 channels of 16384 x 16384 floats, 10 GB of device memory in all.
+TEST(AutogradCuda, ConcatAndSliceBeyondTheCopyPitchLimit) {
+  PMSDSEN_REQUIRE_CUDA();
+  const Shape half = {2, 1, 16384, 16384};
+  Tensor c = ops::concat_channels({Tensor::full(half, 1.0).to(Device::cuda()),
+                                   Tensor::full(half, 2.0).to(Device::cuda())});
+  ASSERT_EQ(c.shape(), (Shape{2, 2, 16384, 16384}));
+  for (int64_t ch : {0, 1}) {
+    const std::vector<float> v = ops::slice_channels(c, ch, 1).cpu().to_vector<float>();
+    ASSERT_EQ(v.size(), size_t(2) * 16384 * 16384);
+    size_t wrong = 0;
+    for (float x : v) wrong += x != static_cast<float>(ch + 1);
+    EXPECT_EQ(wrong, 0u) << "channel " << ch;
+  }
+}
