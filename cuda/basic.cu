@@ -28,26 +28,26 @@ __global__ void dot_planes_kernel(const float* __restrict__ g, const float* __re
   const int64_t p = blockIdx.x;
   const float* gp = g + p * plane_size;
   const float* xp = x + p * plane_size;
-  float acc = 0.f;
-  for (int64_t i = threadIdx.x; i < plane_size; i += blockDim.x) acc += gp[i] * xp[i];
+  double acc = 0.0;  // in double as on the CPU: planes reach 10^6 elements
+  for (int64_t i = threadIdx.x; i < plane_size; i += blockDim.x) acc += static_cast<double>(gp[i]) * xp[i];
   acc = block_sum(acc);
-  if (threadIdx.x == 0) gs[p] = acc;
+  if (threadIdx.x == 0) gs[p] = static_cast<float>(acc);
 }
 
 __global__ void partial_sum_kernel(const float* __restrict__ x, float* __restrict__ partial,
                                    int64_t n) {
-  float acc = 0.f;
+  double acc = 0.0;
   PMSDSEN_GRID_STRIDE(i, n) acc += x[i];
   acc = block_sum(acc);
-  if (threadIdx.x == 0) partial[blockIdx.x] = acc;
+  if (threadIdx.x == 0) partial[blockIdx.x] = static_cast<float>(acc);
 }
 
 __global__ void final_sum_kernel(const float* __restrict__ partial, float* __restrict__ out,
                                  int count) {
-  float acc = 0.f;
+  double acc = 0.0;
   for (int i = threadIdx.x; i < count; i += blockDim.x) acc += partial[i];
   acc = block_sum(acc);
-  if (threadIdx.x == 0) out[0] = acc;
+  if (threadIdx.x == 0) out[0] = static_cast<float>(acc);
 }
 
 __global__ void fill_kernel(float* __restrict__ y, float value, int64_t n) {

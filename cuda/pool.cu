@@ -112,10 +112,10 @@ constexpr int kPlaneThreads = 512;
 __global__ void __launch_bounds__(kPlaneThreads)
 global_avg_forward_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t S) {
   const float* xp = x + static_cast<int64_t>(blockIdx.x) * S;
-  float acc = 0.f;
+  double acc = 0.0;  // in double as on the CPU
   for (int64_t i = threadIdx.x; i < S; i += blockDim.x) acc += xp[i];
   acc = block_sum(acc);
-  if (threadIdx.x == 0) y[blockIdx.x] = acc / static_cast<float>(S);
+  if (threadIdx.x == 0) y[blockIdx.x] = static_cast<float>(acc / static_cast<double>(S));
 }
 
 __global__ void global_avg_backward_kernel(const float* __restrict__ gy, float* __restrict__ gx, int64_t planes,
