@@ -9,6 +9,9 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "core/error.h"
 
@@ -50,12 +53,29 @@ void keep_freed_memory_in_process() {
 #endif
 }
 
+// Asks for transparent huge pages over the 2 MiB-aligned part of a large block, where the
+// system leaves them to madvise (the Debian default): the first training step touches
+// 9 GiB of fresh activations, and with 4 KiB pages it took 2.2x a later step (29.8 s vs
+// 13.7 s with huge pages at 12x3x256x512 on 2 cores). Advice only: failure changes nothing.
+void advise_huge_pages(void* p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) / kHuge * kHuge;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) / kHuge * kHuge;
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
 void* cpu_allocate(size_t bytes) {
   static const bool tuned = (keep_freed_memory_in_process(), true);
   (void)tuned;
   const size_t rounded = round_up(bytes, kCpuAlignment);
   void* p = std::aligned_alloc(kCpuAlignment, rounded);
   PMSDSEN_CHECK(p != nullptr, "out of host memory allocating ", bytes, " bytes");
+  if (rounded >= (size_t(4) << 20)) advise_huge_pages(p, rounded);
   Accounting& a = cpu_accounting();
   std::lock_guard<std::mutex> lock(a.mutex);
   a.on_alloc(rounded);
@@ -167,6 +187,8 @@ void deallocate(void* ptr, size_t bytes, Device device) {
   if (ptr == nullptr) return;
 #ifdef PMSDSEN_WITH_CUDA
   if (device.is_cuda()) return cuda_deallocate(ptr, bytes);
+#else
+  (void)device;  // allocate() refused CUDA already
 #endif
   cpu_deallocate(ptr, bytes);
 }

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <string>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -66,6 +69,32 @@ TEST(Tensor, CpuAllocatorAccountsBytes) {
     EXPECT_GE(memory_stats(Device::cpu()).current_bytes, before + 4000);
   }
   EXPECT_EQ(memory_stats(Device::cpu()).current_bytes, before);
+}
+
+// Large CPU tensors ask for transparent huge pages where the system leaves them to
+// madvise (core/allocator.cpp): /proc/self/smaps marks their mapping THP-eligible.
+TEST(Tensor, LargeCpuTensorsAreEligibleForHugePages) {
+  std::ifstream policy("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string modes;
+  std::getline(policy, modes);
+  if (modes.find("[madvise]") == std::string::npos && modes.find("[always]") == std::string::npos)
+    GTEST_SKIP() << "transparent huge pages are not available here (" << (modes.empty() ? "no THP" : modes) << ")";
+  Tensor big = Tensor::zeros({int64_t(16) << 20});  // 64 MiB
+  const auto address = reinterpret_cast<uintptr_t>(big.data<float>()) + (size_t(32) << 20);
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  int eligible = -1;
+  while (std::getline(smaps, line)) {
+    uintptr_t lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
+      inside = lo <= address && address < hi;
+    } else if (inside && line.rfind("THPeligible:", 0) == 0) {
+      eligible = std::stoi(line.substr(12));
+      break;
+    }
+  }
+  EXPECT_EQ(eligible, 1) << "the mapping holding a 64 MiB tensor is not THP-eligible";
 }
 
 // A large activation must come from the process's heap, not from a fresh mapping that is
