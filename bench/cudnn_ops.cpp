@@ -1,6 +1,7 @@
 // cuDNN baselines for batch norm, activations and pooling (legacy API, deprecated in
 // cuDNN 9 but present; the v9 graph API is not needed for these single ops).
 #ifdef PMSDSEN_WITH_CUDNN
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,14 +60,35 @@ const char* bn_mode_name(cudnnBatchNormMode_t m) {
   return m == CUDNN_BATCHNORM_SPATIAL_PERSISTENT ? "SPATIAL_PERSISTENT" : "SPATIAL";
 }
 
-}  // namespace
-
-Baseline cudnn_batch_norm_forward(const SharedBuffers& buffers, BatchNormSlots s, double momentum, double eps) {
+// Descriptors for x [N, C, H, W] (first set) and the per-channel parameters.
+std::shared_ptr<BnState> bn_state(const SharedBuffers& buffers, int x_slot) {
   auto st = std::make_shared<BnState>();
-  const Tensor& x0 = at(buffers->set(0), s.x);
+  const Tensor& x0 = at(buffers->set(0), x_slot);
   st->x.reset(desc4(x0));
   st->param = std::make_unique<TensorDesc>(1, x0.size(1), 1, 1);
   handle();
+  return st;
+}
+
+// The baseline runs `api` in whichever batch-norm mode is faster on these buffers.
+Baseline faster_bn_mode(const char* api, const std::function<RunFn(cudnnBatchNormMode_t)>& run_mode,
+                        const std::shared_ptr<BnState>& st, std::vector<int> compare) {
+  const std::vector<cudnnBatchNormMode_t> modes = {CUDNN_BATCHNORM_SPATIAL, CUDNN_BATCHNORM_SPATIAL_PERSISTENT};
+  std::vector<RunFn> runs;
+  for (auto m : modes) runs.push_back(run_mode(m));
+  st->mode = modes[static_cast<size_t>(faster(runs))];
+  Baseline b;
+  b.name = str(api, " ", bn_mode_name(st->mode), " (faster of 2 modes)");
+  b.run = run_mode(st->mode);
+  b.compare = std::move(compare);
+  b.state = st;
+  return b;
+}
+
+}  // namespace
+
+Baseline cudnn_batch_norm_forward(const SharedBuffers& buffers, BatchNormSlots s, double momentum, double eps) {
+  const auto st = bn_state(buffers, s.x);
   auto run_mode = [buffers, s, momentum, eps, st](cudnnBatchNormMode_t mode) -> RunFn {
     return [buffers, s, momentum, eps, st, mode](int64_t set) {
       const Tensors& t = buffers->set(set);
@@ -77,24 +99,11 @@ Baseline cudnn_batch_norm_forward(const SharedBuffers& buffers, BatchNormSlots s
           ptr(at(t, s.running_var)), eps, ptr(at(t, s.save_mean)), ptr(at(t, s.save_invstd))));
     };
   };
-  const std::vector<cudnnBatchNormMode_t> modes = {CUDNN_BATCHNORM_SPATIAL, CUDNN_BATCHNORM_SPATIAL_PERSISTENT};
-  std::vector<RunFn> runs;
-  for (auto m : modes) runs.push_back(run_mode(m));
-  st->mode = modes[static_cast<size_t>(faster(runs))];
-  Baseline b;
-  b.name = str("cudnnBatchNormalizationForwardTraining ", bn_mode_name(st->mode), " (faster of 2 modes)");
-  b.run = run_mode(st->mode);
-  b.compare = {s.y};
-  b.state = st;
-  return b;
+  return faster_bn_mode("cudnnBatchNormalizationForwardTraining", run_mode, st, {s.y});
 }
 
 Baseline cudnn_batch_norm_backward(const SharedBuffers& buffers, BatchNormSlots s, double eps) {
-  auto st = std::make_shared<BnState>();
-  const Tensor& x0 = at(buffers->set(0), s.x);
-  st->x.reset(desc4(x0));
-  st->param = std::make_unique<TensorDesc>(1, x0.size(1), 1, 1);
-  handle();
+  const auto st = bn_state(buffers, s.x);
   auto run_mode = [buffers, s, eps, st](cudnnBatchNormMode_t mode) -> RunFn {
     return [buffers, s, eps, st, mode](int64_t set) {
       const Tensors& t = buffers->set(set);
@@ -105,16 +114,7 @@ Baseline cudnn_batch_norm_backward(const SharedBuffers& buffers, BatchNormSlots 
           ptr(at(t, s.gweight)), ptr(at(t, s.gbias)), eps, ptr(at(t, s.save_mean)), ptr(at(t, s.save_invstd))));
     };
   };
-  const std::vector<cudnnBatchNormMode_t> modes = {CUDNN_BATCHNORM_SPATIAL, CUDNN_BATCHNORM_SPATIAL_PERSISTENT};
-  std::vector<RunFn> runs;
-  for (auto m : modes) runs.push_back(run_mode(m));
-  st->mode = modes[static_cast<size_t>(faster(runs))];
-  Baseline b;
-  b.name = str("cudnnBatchNormalizationBackward ", bn_mode_name(st->mode), " (faster of 2 modes)");
-  b.run = run_mode(st->mode);
-  b.compare = {s.gx, s.gweight, s.gbias};
-  b.state = st;
-  return b;
+  return faster_bn_mode("cudnnBatchNormalizationBackward", run_mode, st, {s.gx, s.gweight, s.gbias});
 }
 
 Baseline cudnn_swish_stand_in(const SharedBuffers& buffers, bool backward, int x, int y, int gy, int gx) {
