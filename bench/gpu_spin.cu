@@ -1,15 +1,19 @@
 #include <cstdint>
 
 #include "bench/gpu_spin.h"
-#include "core/cuda_env.h"
+#include "cuda/launch.cuh"
 
 namespace pmsdsen::bench {
 namespace {
 
 __device__ __forceinline__ uint64_t global_ns() {
+#ifdef PMSDSEN_CUDA_EMULATE
+  return ::pmsdsen::emu::globaltimer_ns();
+#else
   uint64_t t;
   asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
   return t;
+#endif
 }
 
 __global__ void spin_kernel(uint64_t ns) {
@@ -22,8 +26,7 @@ __global__ void spin_kernel(uint64_t ns) {
 
 void gpu_spin(double microseconds) {
   if (microseconds <= 0) return;
-  spin_kernel<<<1, 1, 0, cuda_env::stream()>>>(static_cast<uint64_t>(microseconds * 1e3));
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(spin_kernel, 1, 1, 0)(static_cast<uint64_t>(microseconds * 1e3));
 }
 
 }  // namespace pmsdsen::bench

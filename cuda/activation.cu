@@ -118,29 +118,25 @@ void prelu_backward(const float* gy, const float* x, const float* slope, int64_t
   }
   const size_t bytes = pieces.count() * sizeof(float);
   float* partial = static_cast<float*>(allocate(bytes, Device::cuda()));
-  prelu_slope_partials_kernel<<<pieces.grid(), kReduceThreads, 0, cuda_env::stream()>>>(gy, x, C, S, pieces.pieces,
-                                                                                       partial);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(prelu_slope_partials_kernel, pieces.grid(), kReduceThreads, 0)(gy, x, C, S, pieces.pieces,
+      partial);
   // Per channel, or all channels into the one shared slope.
   const unsigned rows = slope_count == 1 ? 1u : static_cast<unsigned>(C);
-  sum_rows_kernel<<<rows, kReduceThreads, 0, cuda_env::stream()>>>(partial, pieces.count() / rows, gslope);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(sum_rows_kernel, rows, kReduceThreads, 0)(partial, pieces.count() / rows, gslope);
   deallocate(partial, bytes, Device::cuda());
 }
 
 void softmax_groups_forward(const float* x, float* y, int64_t N, int64_t G, int64_t C, int64_t S) {
   const int64_t total = N * C * S;
   if (total == 0) return;
-  softmax_groups_forward_kernel<<<grid_for(total), kThreads, 0, cuda_env::stream()>>>(x, y, total, G, C * S);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(softmax_groups_forward_kernel, grid_for(total), kThreads, 0)(x, y, total, G, C * S);
 }
 
 void softmax_groups_backward(const float* gy, const float* y, float* gx, int64_t N, int64_t G, int64_t C,
                              int64_t S) {
   const int64_t total = N * C * S;
   if (total == 0) return;
-  softmax_groups_backward_kernel<<<grid_for(total), kThreads, 0, cuda_env::stream()>>>(gy, y, gx, total, G, C * S);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(softmax_groups_backward_kernel, grid_for(total), kThreads, 0)(gy, y, gx, total, G, C * S);
 }
 
 }  // namespace pmsdsen::cuda

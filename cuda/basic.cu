@@ -64,29 +64,24 @@ __global__ void broadcast_scalar_kernel(const float* __restrict__ value, float f
 
 void axpby(float alpha, const float* a, float beta, const float* b, float* y, int64_t n) {
   if (n == 0) return;
-  axpby_kernel<<<grid_for(n), kThreads, 0, cuda_env::stream()>>>(alpha, a, beta == 0.f ? 0.f : beta,
-                                                                  beta == 0.f ? nullptr : b, y, n);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(axpby_kernel, grid_for(n), kThreads, 0)(alpha, a, beta == 0.f ? 0.f : beta,
+      beta == 0.f ? nullptr : b, y, n);
 }
 
 void mul(const float* a, const float* b, float* y, int64_t n) {
   if (n == 0) return;
-  mul_kernel<<<grid_for(n), kThreads, 0, cuda_env::stream()>>>(a, b, y, n);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(mul_kernel, grid_for(n), kThreads, 0)(a, b, y, n);
 }
 
 void mul_channel(const float* x, const float* s, float* y, int64_t planes, int64_t plane_size) {
   const int64_t n = planes * plane_size;
   if (n == 0) return;
-  mul_channel_kernel<<<grid_for(n), kThreads, 0, cuda_env::stream()>>>(x, s, y, n, plane_size);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(mul_channel_kernel, grid_for(n), kThreads, 0)(x, s, y, n, plane_size);
 }
 
 void dot_planes(const float* g, const float* x, float* gs, int64_t planes, int64_t plane_size) {
   if (planes == 0) return;
-  dot_planes_kernel<<<static_cast<unsigned>(planes), kThreads, 0, cuda_env::stream()>>>(g, x, gs,
-                                                                                       plane_size);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(dot_planes_kernel, static_cast<unsigned>(planes), kThreads, 0)(g, x, gs, plane_size);
 }
 
 void sum(const float* x, float* out, int64_t n) {
@@ -95,23 +90,19 @@ void sum(const float* x, float* out, int64_t n) {
   // Freed right after the launches: the next user of the block is queued behind them.
   const size_t bytes = blocks * sizeof(float);
   float* partial = static_cast<float*>(allocate(bytes, Device::cuda()));
-  partial_sum_kernel<<<blocks, kThreads, 0, cuda_env::stream()>>>(x, partial, n);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
-  final_sum_kernel<<<1, kThreads, 0, cuda_env::stream()>>>(partial, out, blocks);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(partial_sum_kernel, blocks, kThreads, 0)(x, partial, n);
+  PMSDSEN_LAUNCH(final_sum_kernel, 1, kThreads, 0)(partial, out, blocks);
   deallocate(partial, bytes, Device::cuda());
 }
 
 void fill(float* y, float value, int64_t n) {
   if (n == 0) return;
-  fill_kernel<<<grid_for(n), kThreads, 0, cuda_env::stream()>>>(y, value, n);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(fill_kernel, grid_for(n), kThreads, 0)(y, value, n);
 }
 
 void broadcast_scalar(const float* value, float factor, float* y, int64_t n) {
   if (n == 0) return;
-  broadcast_scalar_kernel<<<grid_for(n), kThreads, 0, cuda_env::stream()>>>(value, factor, y, n);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(broadcast_scalar_kernel, grid_for(n), kThreads, 0)(value, factor, y, n);
 }
 
 void copy_channels(const void* src, int64_t src_channels, int64_t src_first, void* dst,
@@ -122,7 +113,9 @@ void copy_channels(const void* src, int64_t src_channels, int64_t src_first, voi
   const char* s = static_cast<const char*>(src) + src_first * plane_bytes;
   const int64_t dpitch = dst_channels * plane_bytes, spitch = src_channels * plane_bytes;
   // cudaMemcpy2D refuses pitches above the device's memPitch (2^31 - 1 bytes on A100/H100).
-  if (dpitch <= INT32_MAX && spitch <= INT32_MAX) {
+  int max_pitch = 0;
+  PMSDSEN_CUDA_CHECK(cudaDeviceGetAttribute(&max_pitch, cudaDevAttrMaxPitch, 0));
+  if (dpitch <= max_pitch && spitch <= max_pitch) {
     PMSDSEN_CUDA_CHECK(cudaMemcpy2DAsync(d, dpitch, s, spitch, channels * plane_bytes, batch,
                                          cudaMemcpyDeviceToDevice, cuda_env::stream()));
     return;

@@ -20,7 +20,7 @@ struct DeviceBuffer {
 __global__ void confusion_shared_kernel(const int64_t* __restrict__ labels,
                                         const int64_t* __restrict__ preds, int64_t n, int64_t k,
                                         int64_t ignore, Count* __restrict__ counts) {
-  extern __shared__ Count hist[];
+  PMSDSEN_DYNAMIC_SHARED(Count, hist);
   const int64_t bins = k * k + 1;
   for (int64_t b = threadIdx.x; b < bins; b += blockDim.x) hist[b] = 0;
   __syncthreads();
@@ -60,13 +60,12 @@ void confusion_counts(const int64_t* labels, const int64_t* predictions, int64_t
   if (n > 0) {
     const unsigned grid = std::min<unsigned>(grid_for(n), 1024);
     if (bytes <= 32 * 1024) {
-      confusion_shared_kernel<<<grid, kThreads, bytes, stream>>>(labels, predictions, n, classes,
-                                                                 ignore_label, counts);
+      PMSDSEN_LAUNCH(confusion_shared_kernel, grid, kThreads, bytes)(labels, predictions, n, classes, ignore_label,
+          counts);
     } else {
-      confusion_global_kernel<<<grid, kThreads, 0, stream>>>(labels, predictions, n, classes,
-                                                             ignore_label, counts);
+      PMSDSEN_LAUNCH(confusion_global_kernel, grid, kThreads, 0)(labels, predictions, n, classes, ignore_label,
+          counts);
     }
-    PMSDSEN_CUDA_CHECK_LAUNCH();
   }
   PMSDSEN_CUDA_CHECK(cudaMemcpyAsync(host_counts, counts, bytes, cudaMemcpyDeviceToHost, stream));
   PMSDSEN_CUDA_CHECK(cudaStreamSynchronize(stream));

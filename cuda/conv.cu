@@ -105,15 +105,13 @@ __global__ void channel_conv_weight_kernel(const float* __restrict__ gy, const f
 void launch_im2col(const ConvShape& s, const float* x, float* col, int64_t images) {
   const int64_t n = images * s.col_rows() * s.out_plane();
   if (n == 0) return;
-  im2col_kernel<<<grid_for(n), kThreads, 0, cuda_env::stream()>>>(s, x, col, images);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(im2col_kernel, grid_for(n), kThreads, 0)(s, x, col, images);
 }
 
 void launch_col2im(const ConvShape& s, const float* col, float* x, int64_t images) {
   const int64_t n = images * s.cin_g() * s.in_plane();
   if (n == 0) return;
-  col2im_kernel<<<grid_for(n), kThreads, 0, cuda_env::stream()>>>(s, col, x, images);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(col2im_kernel, grid_for(n), kThreads, 0)(s, col, x, images);
 }
 
 // Samples per im2col chunk, so that the column scratch stays within budget.
@@ -126,9 +124,7 @@ int64_t samples_per_chunk(const ConvShape& s) {
 
 void reduce_partials(const float* partial, float* out, int64_t rows, int64_t count, int64_t inner) {
   if (rows == 0) return;
-  reduce_partials_kernel<<<static_cast<unsigned>(rows), kThreads, 0, cuda_env::stream()>>>(
-      partial, out, count, inner);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(reduce_partials_kernel, static_cast<unsigned>(rows), kThreads, 0)(partial, out, count, inner);
 }
 
 void im2col(const ConvShape& s, const float* x, float* col) { launch_im2col(s, x, col, 1); }
@@ -137,8 +133,7 @@ void col2im(const ConvShape& s, const float* col, float* x) { launch_col2im(s, c
 void conv_add_bias(float* y, const float* bias, int64_t batch, int64_t channels, int64_t plane) {
   const int64_t n = batch * channels * plane;
   if (n == 0) return;
-  add_bias_kernel<<<grid_for(n), kThreads, 0, cuda_env::stream()>>>(y, bias, channels, plane, n);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(add_bias_kernel, grid_for(n), kThreads, 0)(y, bias, channels, plane, n);
 }
 
 void conv_bias_backward(const float* gy, int64_t batch, int64_t channels, int64_t plane, float* gb) {
@@ -149,9 +144,8 @@ void conv_bias_backward(const float* gy, int64_t batch, int64_t channels, int64_
   const int64_t chunks = std::clamp<int64_t>((total + 32767) / 32768, 1, 256);
   const int64_t per_chunk = std::max<int64_t>(1, (total + chunks - 1) / chunks);
   DeviceBuffer partial(chunks * channels);
-  bias_partial_kernel<<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(channels)), kThreads, 0,
-                        cuda_env::stream()>>>(gy, partial.get(), batch, channels, plane, per_chunk);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  const dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(channels));
+  PMSDSEN_LAUNCH(bias_partial_kernel, grid, kThreads, 0)(gy, partial.get(), batch, channels, plane, per_chunk);
   reduce_partials(partial.get(), gb, channels, chunks, 1);
 }
 
@@ -247,24 +241,20 @@ void channel_conv1d_forward(const float* x, const float* w, float* y, int64_t ba
                             int64_t channels, int64_t k) {
   const int64_t n = batch * channels;
   if (n == 0) return;
-  channel_conv_kernel<<<grid_for(n), kThreads, 0, cuda_env::stream()>>>(x, w, y, channels, k, n, false);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(channel_conv_kernel, grid_for(n), kThreads, 0)(x, w, y, channels, k, n, false);
 }
 
 void channel_conv1d_backward_input(const float* gy, const float* w, float* gx, int64_t batch,
                                    int64_t channels, int64_t k) {
   const int64_t n = batch * channels;
   if (n == 0) return;
-  channel_conv_kernel<<<grid_for(n), kThreads, 0, cuda_env::stream()>>>(gy, w, gx, channels, k, n, true);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(channel_conv_kernel, grid_for(n), kThreads, 0)(gy, w, gx, channels, k, n, true);
 }
 
 void channel_conv1d_backward_weight(const float* gy, const float* x, float* gw, int64_t batch,
                                     int64_t channels, int64_t k) {
   if (k == 0) return;
-  channel_conv_weight_kernel<<<static_cast<unsigned>(k), kThreads, 0, cuda_env::stream()>>>(
-      gy, x, gw, batch, channels, k);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(channel_conv_weight_kernel, static_cast<unsigned>(k), kThreads, 0)(gy, x, gw, batch, channels, k);
 }
 
 }  // namespace pmsdsen::cuda

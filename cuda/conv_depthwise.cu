@@ -45,7 +45,7 @@ __global__ void __launch_bounds__(kThreadsX * kThreadsY)
     depthwise_kernel(const float* __restrict__ x, const float* __restrict__ w,
                      const float* __restrict__ bias, float* __restrict__ y, Geometry g,
                      int channels, int64_t plane0, bool flip) {
-  extern __shared__ float tile[];
+  PMSDSEN_DYNAMIC_SHARED(float, tile);
   const int64_t p = plane0 + blockIdx.z;
   const int c = static_cast<int>(p % channels);
   const int oy0 = blockIdx.y * kTileH, ox0 = blockIdx.x * kTileW;
@@ -83,7 +83,7 @@ __global__ void __launch_bounds__(kThreadsX * kThreadsY)
     depthwise_weight_partial_kernel(const float* __restrict__ gy, const float* __restrict__ x,
                                     float* __restrict__ partial, Geometry g, int channels,
                                     int64_t batch, int64_t plane0) {
-  extern __shared__ float tile[];
+  PMSDSEN_DYNAMIC_SHARED(float, tile);
   const int64_t p = plane0 + blockIdx.z;
   const int64_t n = p / channels, c = p % channels;
   const int oy0 = blockIdx.y * kTileH, ox0 = blockIdx.x * kTileW;
@@ -152,9 +152,8 @@ void launch_depthwise(const ConvShape& s, const float* in, const float* w, const
   if (planes == 0 || g.out_h == 0 || g.out_w == 0) return;  // nothing to write; a 0-sized grid is an error
   for (int64_t p0 = 0; p0 < planes; p0 += kMaxGridZ) {
     const int64_t count = std::min<int64_t>(kMaxGridZ, planes - p0);
-    depthwise_kernel<<<tile_grid(g, count), kThreadsX * kThreadsY, tile_bytes(g), cuda_env::stream()>>>(
-        in, w, bias, out, g, static_cast<int>(s.in_channels), p0, input_grad);
-    PMSDSEN_CUDA_CHECK_LAUNCH();
+    PMSDSEN_LAUNCH(depthwise_kernel, tile_grid(g, count), kThreadsX * kThreadsY, tile_bytes(g))(in, w, bias, out, g,
+        static_cast<int>(s.in_channels), p0, input_grad);
   }
 }
 
@@ -181,11 +180,8 @@ void depthwise3x3_backward_weight(const ConvShape& s, const float* gy, const flo
   DeviceBuffer partial(planes * tiles * 9);
   for (int64_t p0 = 0; p0 < planes; p0 += kMaxGridZ) {
     const int64_t count = std::min<int64_t>(kMaxGridZ, planes - p0);
-    depthwise_weight_partial_kernel<<<tile_grid(g, count), kThreadsX * kThreadsY, tile_bytes(g),
-                                      cuda_env::stream()>>>(gy, x, partial.get(), g,
-                                                            static_cast<int>(s.in_channels),
-                                                            s.batch, p0);
-    PMSDSEN_CUDA_CHECK_LAUNCH();
+    PMSDSEN_LAUNCH(depthwise_weight_partial_kernel, tile_grid(g, count), kThreadsX * kThreadsY, tile_bytes(g))(
+        gy, x, partial.get(), g, static_cast<int>(s.in_channels), s.batch, p0);
   }
   // gw[c * 9 + t] = sum over (n, tile) of the partials, in a fixed order.
   reduce_partials(partial.get(), gw, s.in_channels * 9, s.batch * tiles, 9);

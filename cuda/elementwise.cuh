@@ -76,9 +76,8 @@ void channel_map(const float* x, float* y, int64_t planes, int64_t C, int64_t S,
   if (planes == 0 || S == 0) return;
   const bool vec = S % 4 == 0 && detail::aligned16(x) && detail::aligned16(y);
   const dim3 grid = detail::plane_grid(planes, vec ? S / 4 : S);
-  if (vec) detail::channel_unary_kernel<true><<<grid, kThreads, 0, cuda_env::stream()>>>(x, y, planes, C, S, op);
-  else detail::channel_unary_kernel<false><<<grid, kThreads, 0, cuda_env::stream()>>>(x, y, planes, C, S, op);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  if (vec) PMSDSEN_LAUNCH((detail::channel_unary_kernel<true, Op>), grid, kThreads, 0)(x, y, planes, C, S, op);
+  else PMSDSEN_LAUNCH((detail::channel_unary_kernel<false, Op>), grid, kThreads, 0)(x, y, planes, C, S, op);
 }
 
 template <class Op>
@@ -86,9 +85,8 @@ void channel_map(const float* a, const float* b, float* y, int64_t planes, int64
   if (planes == 0 || S == 0) return;
   const bool vec = S % 4 == 0 && detail::aligned16(a) && detail::aligned16(b) && detail::aligned16(y);
   const dim3 grid = detail::plane_grid(planes, vec ? S / 4 : S);
-  if (vec) detail::channel_binary_kernel<true><<<grid, kThreads, 0, cuda_env::stream()>>>(a, b, y, planes, C, S, op);
-  else detail::channel_binary_kernel<false><<<grid, kThreads, 0, cuda_env::stream()>>>(a, b, y, planes, C, S, op);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  if (vec) PMSDSEN_LAUNCH((detail::channel_binary_kernel<true, Op>), grid, kThreads, 0)(a, b, y, planes, C, S, op);
+  else PMSDSEN_LAUNCH((detail::channel_binary_kernel<false, Op>), grid, kThreads, 0)(a, b, y, planes, C, S, op);
 }
 
 // Ops without a channel dependence: one "plane" of n elements.

@@ -152,16 +152,14 @@ void cross_entropy_pixels(const float* x, const int64_t* target, int64_t N, int6
                           int64_t ignore_index, float* lse, float* nll, float* prob) {
   const int64_t pixels = N * S;
   if (pixels == 0) return;
-  pixels_kernel<<<grid_for(pixels), kThreads, 0, cuda_env::stream()>>>(x, target, pixels, K, S, ignore_index, lse,
-                                                                       nll, prob);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(pixels_kernel, grid_for(pixels), kThreads, 0)(x, target, pixels, K, S, ignore_index, lse, nll,
+      prob);
 }
 
 void ohem_threshold(const float* prob, const int64_t* target, int64_t pixels, int64_t K, int64_t ignore_index,
                     int64_t min_kept, double thresh, float* threshold) {
   if (pixels == 0) {  // no pixel counts: the threshold is thresh
-    ohem_pick_kernel<<<1, 1, 0, cuda_env::stream()>>>(nullptr, 0, min_kept, static_cast<float>(thresh), threshold);
-    PMSDSEN_CUDA_CHECK_LAUNCH();
+    PMSDSEN_LAUNCH(ohem_pick_kernel, 1, 1, 0)(nullptr, 0, min_kept, static_cast<float>(thresh), threshold);
     return;
   }
   PMSDSEN_CHECK(pixels < (int64_t(1) << 31), "cross_entropy (ohem): ", pixels, " pixels exceed the sort's limit");
@@ -175,12 +173,10 @@ void ohem_threshold(const float* prob, const int64_t* target, int64_t pixels, in
   char* work = static_cast<char*>(allocate(bytes, Device::cuda()));
   float* keys = reinterpret_cast<float*>(work);
   float* sorted = reinterpret_cast<float*>(work + key_bytes);
-  ohem_keys_kernel<<<grid_for(pixels), kThreads, 0, cuda_env::stream()>>>(prob, target, pixels, K, ignore_index, keys);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(ohem_keys_kernel, grid_for(pixels), kThreads, 0)(prob, target, pixels, K, ignore_index, keys);
   PMSDSEN_CUDA_CHECK(cub::DeviceRadixSort::SortKeys(work + temp_offset, temp_bytes, keys, sorted, n, 0, 32,
                                                     cuda_env::stream()));
-  ohem_pick_kernel<<<1, 1, 0, cuda_env::stream()>>>(sorted, pixels, min_kept, static_cast<float>(thresh), threshold);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(ohem_pick_kernel, 1, 1, 0)(sorted, pixels, min_kept, static_cast<float>(thresh), threshold);
   deallocate(work, bytes, Device::cuda());
 }
 
@@ -190,11 +186,9 @@ void cross_entropy_select(const int64_t* target, const float* nll, const float* 
   const int blocks = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(kSelectBlocks, (pixels + kThreads - 1) / kThreads)));
   const size_t bytes = blocks * sizeof(SelectPartial);
   SelectPartial* partial = static_cast<SelectPartial*>(allocate(bytes, Device::cuda()));
-  select_kernel<<<blocks, kThreads, 0, cuda_env::stream()>>>(target, nll, prob, weight, pixels, K, ignore_index, ohem,
-                                                             threshold, coef, partial);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
-  select_finalize_kernel<<<1, kThreads, 0, cuda_env::stream()>>>(partial, blocks, loss, den, bad);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(select_kernel, blocks, kThreads, 0)(target, nll, prob, weight, pixels, K, ignore_index, ohem,
+      threshold, coef, partial);
+  PMSDSEN_LAUNCH(select_finalize_kernel, 1, kThreads, 0)(partial, blocks, loss, den, bad);
   deallocate(partial, bytes, Device::cuda());
 }
 
@@ -203,15 +197,13 @@ void cross_entropy_backward(const float* x, const int64_t* target, const float* 
   if (N * K * S == 0) return;
   const dim3 grid(static_cast<unsigned>(std::min<int64_t>((S + kThreads - 1) / kThreads, 4096)),
                   static_cast<unsigned>(std::min<int64_t>(N * K, 65535)));
-  backward_kernel<<<grid, kThreads, 0, cuda_env::stream()>>>(x, target, lse, coef, grad_loss, den, gx, N, K, S);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(backward_kernel, grid, kThreads, 0)(x, target, lse, coef, grad_loss, den, gx, N, K, S);
 }
 
 void argmax_channels(const float* x, int64_t* out, int64_t N, int64_t K, int64_t S) {
   const int64_t pixels = N * S;
   if (pixels == 0) return;
-  argmax_kernel<<<grid_for(pixels), kThreads, 0, cuda_env::stream()>>>(x, out, pixels, K, S);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(argmax_kernel, grid_for(pixels), kThreads, 0)(x, out, pixels, K, S);
 }
 
 }  // namespace pmsdsen::cuda

@@ -23,7 +23,7 @@ piece_stats_kernel(const float* __restrict__ x, int64_t C, int64_t S, int64_t pi
     v[t] = i < r.len ? p[i] : 0.f;
     sum += v[t];
   }
-  __shared__ float s_mean;
+  PMSDSEN_SHARED(float, s_mean);
   sum = block_sum(sum);
   if (threadIdx.x == 0) s_mean = sum / static_cast<float>(r.len);
   __syncthreads();
@@ -53,7 +53,7 @@ finalize_stats_kernel(const float2* __restrict__ partial, int64_t S, int64_t pie
   double acc = 0.0;
   for (int64_t j = threadIdx.x; j < per_channel; j += blockDim.x)
     acc += static_cast<double>(pc[j].x) * static_cast<double>(piece_length(j, S, pieces));
-  __shared__ double s_mu;
+  PMSDSEN_SHARED(double, s_mu);
   acc = block_sum(acc);
   if (threadIdx.x == 0) s_mu = acc / M;
   __syncthreads();
@@ -171,12 +171,9 @@ void batch_norm_train_stats(const float* x, int64_t N, int64_t C, int64_t S, con
   const ChannelPieces pieces(N, C, S);
   const size_t bytes = pieces.count() * sizeof(float2);
   float2* partial = static_cast<float2*>(allocate(bytes, Device::cuda()));
-  piece_stats_kernel<<<pieces.grid(), kReduceThreads, 0, cuda_env::stream()>>>(x, C, S, pieces.pieces, partial);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
-  finalize_stats_kernel<<<static_cast<unsigned>(C), kReduceThreads, 0, cuda_env::stream()>>>(
-      partial, S, pieces.pieces, pieces.per_channel, weight, bias, running_mean, running_var, momentum, eps,
-      mean, invstd, scale, shift);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(piece_stats_kernel, pieces.grid(), kReduceThreads, 0)(x, C, S, pieces.pieces, partial);
+  PMSDSEN_LAUNCH(finalize_stats_kernel, static_cast<unsigned>(C), kReduceThreads, 0)(partial, S, pieces.pieces,
+      pieces.per_channel, weight, bias, running_mean, running_var, momentum, eps, mean, invstd, scale, shift);
   deallocate(partial, bytes, Device::cuda());  // stream-ordered: safe after the launches
 }
 
@@ -184,9 +181,8 @@ void batch_norm_eval_params(const float* running_mean, const float* running_var,
                             const float* bias, int64_t C, double eps, float* mean, float* invstd, float* scale,
                             float* shift) {
   if (C == 0) return;
-  eval_params_kernel<<<grid_for(C), kThreads, 0, cuda_env::stream()>>>(running_mean, running_var, weight, bias,
-                                                                        C, eps, mean, invstd, scale, shift);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(eval_params_kernel, grid_for(C), kThreads, 0)(running_mean, running_var, weight, bias, C, eps,
+      mean, invstd, scale, shift);
 }
 
 void batch_norm_apply(const float* x, const float* scale, const float* shift, float* y, int64_t N, int64_t C,
@@ -206,14 +202,11 @@ void batch_norm_backward(const float* gy, const float* x, const float* mean, con
   float2* partial = need_sums ? reinterpret_cast<float2*>(work) : nullptr;
   GxCoef* coef = reinterpret_cast<GxCoef*>(work + partial_bytes);
   if (need_sums) {
-    backward_partials_kernel<<<pieces.grid(), kReduceThreads, 0, cuda_env::stream()>>>(gy, x, mean, C, S,
-                                                                                      pieces.pieces, partial);
-    PMSDSEN_CUDA_CHECK_LAUNCH();
+    PMSDSEN_LAUNCH(backward_partials_kernel, pieces.grid(), kReduceThreads, 0)(gy, x, mean, C, S, pieces.pieces,
+        partial);
   }
-  backward_finalize_kernel<<<static_cast<unsigned>(C), kReduceThreads, 0, cuda_env::stream()>>>(
-      partial, pieces.per_channel, static_cast<double>(N) * static_cast<double>(S), mean, invstd, weight,
-      training, gweight, gbias, coef);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(backward_finalize_kernel, static_cast<unsigned>(C), kReduceThreads, 0)(partial, pieces.per_channel,
+      static_cast<double>(N) * static_cast<double>(S), mean, invstd, weight, training, gweight, gbias, coef);
   if (gx) channel_map(gy, x, gx, N * C, C, S, GxOp{coef});
   deallocate(work, bytes, Device::cuda());
 }

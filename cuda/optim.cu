@@ -110,10 +110,8 @@ void FusedSgd::step(const std::vector<SgdSlot>& slots, double lr, double momentu
   }
   const SgdSlot* d_slots = static_cast<const SgdSlot*>(st.device);
   const int64_t* d_chunk_start = reinterpret_cast<const int64_t*>(static_cast<const char*>(st.device) + slot_bytes);
-  sgd_kernel<<<static_cast<unsigned>(chunks), kThreads, 0, cuda_env::stream()>>>(
-      d_slots, d_chunk_start, count, static_cast<float>(lr), static_cast<float>(momentum),
-      static_cast<float>(weight_decay));
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(sgd_kernel, static_cast<unsigned>(chunks), kThreads, 0)(d_slots, d_chunk_start, count,
+      static_cast<float>(lr), static_cast<float>(momentum), static_cast<float>(weight_decay));
 }
 
 }  // namespace pmsdsen::cuda

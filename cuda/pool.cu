@@ -133,48 +133,42 @@ __global__ void global_avg_backward_kernel(const float* __restrict__ gy, float* 
 void avg_pool2d_forward(const float* x, float* y, int64_t planes, int H, int W, int OH, int OW, int k, int s,
                         int p) {
   if (planes == 0) return;
-  avg_forward_kernel<<<position_grid(OH * OW, planes), kThreads, 0, cuda_env::stream()>>>(x, y, planes, H, W, OH,
-                                                                                          OW, k, s, p);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(avg_forward_kernel, position_grid(OH * OW, planes), kThreads, 0)(x, y, planes, H, W, OH, OW, k, s,
+      p);
 }
 
 void avg_pool2d_backward(const float* gy, float* gx, int64_t planes, int H, int W, int OH, int OW, int k, int s,
                          int p) {
   if (planes == 0) return;
-  avg_backward_kernel<<<position_grid(H * W, planes), kThreads, 0, cuda_env::stream()>>>(gy, gx, planes, H, W, OH,
-                                                                                         OW, k, s, p);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(avg_backward_kernel, position_grid(H * W, planes), kThreads, 0)(gy, gx, planes, H, W, OH, OW, k, s,
+      p);
 }
 
 void max_pool2d_forward(const float* x, float* y, int32_t* index, int64_t planes, int H, int W, int OH, int OW,
                         int k, int s, int p) {
   if (planes == 0) return;
-  max_forward_kernel<<<position_grid(OH * OW, planes), kThreads, 0, cuda_env::stream()>>>(x, y, index, planes, H,
-                                                                                          W, OH, OW, k, s, p);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(max_forward_kernel, position_grid(OH * OW, planes), kThreads, 0)(x, y, index, planes, H, W, OH, OW,
+      k, s, p);
 }
 
 void max_pool2d_backward(const float* gy, const int32_t* index, float* gx, int64_t planes, int H, int W, int OH,
                          int OW, int k, int s, int p) {
   if (planes == 0) return;
-  max_backward_kernel<<<position_grid(H * W, planes), kThreads, 0, cuda_env::stream()>>>(gy, index, gx, planes, H,
-                                                                                         W, OH, OW, k, s, p);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(max_backward_kernel, position_grid(H * W, planes), kThreads, 0)(gy, index, gx, planes, H, W, OH,
+      OW, k, s, p);
 }
 
 void global_avg_pool_forward(const float* x, float* y, int64_t planes, int64_t S) {
   if (planes == 0) return;
   PMSDSEN_CHECK(planes <= 0x7fffffff, "global_avg_pool: too many planes (", planes, ")");
-  global_avg_forward_kernel<<<static_cast<unsigned>(planes), kPlaneThreads, 0, cuda_env::stream()>>>(x, y, S);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(global_avg_forward_kernel, static_cast<unsigned>(planes), kPlaneThreads, 0)(x, y, S);
 }
 
 void global_avg_pool_backward(const float* gy, float* gx, int64_t planes, int64_t S) {
   if (planes == 0) return;
   const dim3 grid(static_cast<unsigned>(std::min<int64_t>((S + kThreads - 1) / kThreads, 1024)),
                   static_cast<unsigned>(std::min<int64_t>(planes, 65535)));
-  global_avg_backward_kernel<<<grid, kThreads, 0, cuda_env::stream()>>>(gy, gx, planes, S);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(global_avg_backward_kernel, grid, kThreads, 0)(gy, gx, planes, S);
 }
 
 }  // namespace pmsdsen::cuda

@@ -1,6 +1,7 @@
 #pragma once
 // Deterministic block reductions: a fixed tree over warp shuffles and shared memory.
 // The result depends only on the values and blockDim, never on timing.
+#include "cuda/launch.cuh"
 
 namespace pmsdsen::cuda {
 
@@ -14,13 +15,13 @@ __device__ __forceinline__ T warp_sum(T v) {
 // (at most 1024). Safe to call repeatedly in one kernel.
 template <class T>
 __device__ __forceinline__ T block_sum(T v) {
-  __shared__ T warp_totals[32];
+  PMSDSEN_SHARED(T, warp_totals, [32]);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   v = warp_sum(v);
   __syncthreads();  // warp_totals may still be read by a previous call
   if (lane == 0) warp_totals[warp] = v;
   __syncthreads();
-  const int warps = blockDim.x >> 5;
+  const unsigned warps = blockDim.x >> 5;
   v = threadIdx.x < warps ? warp_totals[lane] : T(0);
   if (warp == 0) v = warp_sum(v);
   return v;

@@ -99,9 +99,8 @@ void bilinear_forward(const float* x, float* y, int64_t planes, int H, int W, in
                       float ratio_w, bool align_corners) {
   if (planes == 0) return;
   const PlaneGroups pg = plane_groups(static_cast<int64_t>(OH) * OW, planes);
-  bilinear_forward_kernel<<<pg.grid, kThreads, 0, cuda_env::stream()>>>(x, y, planes, pg.per_group, H, W, OH, OW,
-                                                                        ratio_h, ratio_w, align_corners);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(bilinear_forward_kernel, pg.grid, kThreads, 0)(x, y, planes, pg.per_group, H, W, OH, OW, ratio_h,
+      ratio_w, align_corners);
 }
 
 void bilinear_backward(const float* gy, float* gx, int64_t planes, int H, int W, int OH, int OW, float ratio_h,
@@ -113,16 +112,13 @@ void bilinear_backward(const float* gy, float* gx, int64_t planes, int H, int W,
   Tap* taps_w = taps_h + OH;
   int2* ranges_h = reinterpret_cast<int2*>(taps_w + OW);
   int2* ranges_w = ranges_h + H;
-  axis_tables_kernel<<<(std::max(OH, H) + kThreads - 1) / kThreads, kThreads, 0, cuda_env::stream()>>>(
-      ratio_h, OH, H, align_corners, taps_h, ranges_h);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
-  axis_tables_kernel<<<(std::max(OW, W) + kThreads - 1) / kThreads, kThreads, 0, cuda_env::stream()>>>(
-      ratio_w, OW, W, align_corners, taps_w, ranges_w);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(axis_tables_kernel, (std::max(OH, H) + kThreads - 1) / kThreads, kThreads, 0)(ratio_h, OH, H,
+      align_corners, taps_h, ranges_h);
+  PMSDSEN_LAUNCH(axis_tables_kernel, (std::max(OW, W) + kThreads - 1) / kThreads, kThreads, 0)(ratio_w, OW, W,
+      align_corners, taps_w, ranges_w);
   const PlaneGroups pg = plane_groups(static_cast<int64_t>(H) * W, planes);
-  bilinear_backward_kernel<<<pg.grid, kThreads, 0, cuda_env::stream()>>>(gy, gx, planes, pg.per_group, H, W, OH, OW,
-                                                                         taps_h, ranges_h, taps_w, ranges_w);
-  PMSDSEN_CUDA_CHECK_LAUNCH();
+  PMSDSEN_LAUNCH(bilinear_backward_kernel, pg.grid, kThreads, 0)(gy, gx, planes, pg.per_group, H, W, OH, OW, taps_h,
+      ranges_h, taps_w, ranges_w);
   deallocate(work, bytes, Device::cuda());
 }
 
