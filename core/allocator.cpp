@@ -18,6 +18,9 @@
 #ifdef PMSDSEN_WITH_CUDA
 #include "core/cuda_env.h"
 #endif
+#ifdef PMSDSEN_CUDA_EMULATE
+#include "emu/hooks.h"
+#endif
 
 namespace pmsdsen {
 namespace {
@@ -103,6 +106,25 @@ size_t cuda_round(size_t bytes) {
   return bytes <= kLarge ? round_up(bytes, kSmall) : round_up(bytes, kLarge);
 }
 
+// The emulated GPU fills what a tensor gets with NaN and, under AddressSanitizer, makes
+// the rest of its block unaddressable, so that reads of unwritten memory and overruns
+// into the rounding slack show.
+void on_handed_out(void* p, size_t requested, size_t size) {
+#ifdef PMSDSEN_CUDA_EMULATE
+  emu::block_handed_out(p, requested, size);
+#else
+  (void)p, (void)requested, (void)size;
+#endif
+}
+
+void on_cached(void* p, size_t size) {
+#ifdef PMSDSEN_CUDA_EMULATE
+  emu::block_cached(p, size);
+#else
+  (void)p, (void)size;
+#endif
+}
+
 struct CudaCache {
   Accounting acc;
   std::multimap<size_t, void*> free_blocks;  // size -> block
@@ -135,6 +157,7 @@ void* cuda_allocate(size_t bytes) {
     void* p = it->second;
     c.acc.on_alloc(it->first);
     c.live.emplace(p, it->first);
+    on_handed_out(p, bytes, it->first);
     c.free_blocks.erase(it);
     return p;
   }
@@ -156,6 +179,7 @@ void* cuda_allocate(size_t bytes) {
   c.acc.stats.reserved_bytes += size;
   c.acc.on_alloc(size);
   c.live.emplace(p, size);
+  on_handed_out(p, bytes, size);
   return p;
 }
 
@@ -167,6 +191,7 @@ void cuda_deallocate(void* p, size_t /*bytes*/) {
   const size_t size = it->second;
   c.live.erase(it);
   c.acc.on_free(size);
+  on_cached(p, size);
   c.free_blocks.emplace(size, p);
 }
 #endif

@@ -38,6 +38,14 @@ bool cuda_available() {
 #endif
 }
 
+bool cuda_emulated() {
+#ifdef PMSDSEN_CUDA_EMULATE
+  return true;
+#else
+  return false;
+#endif
+}
+
 std::string cuda_device_description() {
 #ifdef PMSDSEN_WITH_CUDA
   if (!cuda_available()) return "no CUDA device present";

@@ -26,6 +26,8 @@ Device parse_device(const std::string& text);
 bool cuda_compiled();
 // True when the CUDA backend is built and a usable GPU is present.
 bool cuda_available();
+// True when that GPU is the emulated one (cuda/emu): kernels run correctly, but slowly.
+bool cuda_emulated();
 // "NVIDIA H100 80GB HBM3 (sm_90, 79.1 GiB)" or why there is none.
 std::string cuda_device_description();
 // Throws a clear error when `device` is CUDA and no GPU can be used.

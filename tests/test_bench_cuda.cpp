@@ -45,7 +45,9 @@ TEST(BenchCuda, EventTimerAndCopyBandwidth) {
   TimerOptions c = timer_defaults(Device::cuda(), true);
   const CopyBandwidth bw = measure_copy_bandwidth(Device::cuda(), c, int64_t(64) << 20);
   EXPECT_EQ(bw.bytes, int64_t(64) << 20);
-  EXPECT_GT(bw.gbps, 10.0);  // any GPU copies faster than this
+  if (!cuda_emulated()) {
+    EXPECT_GT(bw.gbps, 10.0);  // any GPU copies faster than this
+  }
   const DeviceInfo info = device_info(Device::cuda());
   EXPECT_GT(info.cache_bytes, 0);
   EXPECT_GT(info.memory_bytes, 0);
