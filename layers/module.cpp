@@ -129,8 +129,15 @@ void Module::to(DType dtype) {
 }
 
 Device Module::device() const {
+  // Where the floating-point tensors are: integer buffers (BN's num_batches_tracked)
+  // stay on the host whatever the device.
   Device d = Device::cpu();
-  visit_tensors("", true, true, [&](const std::string&, const Tensor& t, bool) { d = t.device(); });
+  bool found = false;
+  visit_tensors("", true, true, [&](const std::string&, const Tensor& t, bool) {
+    if (found || !is_floating(t.dtype())) return;
+    d = t.device();
+    found = true;
+  });
   return d;
 }
 

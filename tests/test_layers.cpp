@@ -125,3 +125,18 @@ TEST(Layers, ActivationNamesAreValidated) {
   EXPECT_THROW(parse_activation("relu"), Error);
   EXPECT_THROW(Conv2d(Conv2dSpec{6, 4, 3, 1, 1, 1, 4}, *std::make_unique<Generator>(1)), Error);
 }
+
+// A module's device is where its parameters are, whatever the order of its integer
+// buffers (BN's num_batches_tracked stays on the host): segment --device cuda once fed a
+// CPU image to a CUDA network because of the last-visited tensor.
+TEST(LayersCuda, DeviceIsWhereTheParametersAre) {
+  PMSDSEN_REQUIRE_CUDA();
+  Generator gen(5);
+  Toy toy(gen);
+  EXPECT_EQ(toy.device(), Device::cpu());
+  toy.to(Device::cuda());
+  EXPECT_EQ(toy.device(), Device::cuda());
+  EXPECT_FALSE(toy.state_dict().at("block.1.num_batches_tracked").is_cuda());
+  toy.to(Device::cpu());
+  EXPECT_EQ(toy.device(), Device::cpu());
+}
