@@ -191,7 +191,7 @@ TEST(CrossEntropyCuda, MatchesCpuAndIsReproducible) {
     std::vector<Tensor> out;
     for (int run = 0; run < 3; ++run) {
       const Device d = run == 0 ? Device::cpu() : Device::cuda();
-      Tensor xx = x.to(d);
+      Tensor xx = x.detach().to(d);  // a leaf of its own: on the CPU, to() returns x itself
       xx.set_requires_grad(true);
       Tensor loss = ops::cross_entropy(xx, t.to(d), o);
       backward(loss);

@@ -60,7 +60,7 @@ FixtureRun run_fixture(const std::string& act, Device device, bool grads) {
   for (const auto& [name, t] : model.named_buffers()) {
     auto it = fx.tensors.find("train_buffers." + name);
     if (it == fx.tensors.end()) continue;
-    r.buffers = std::max(r.buffers, rel_err(t, it->second));
+    r.buffers = test::worse(r.buffers, rel_err(t, it->second));
   }
   if (!grads) return r;
 
@@ -74,11 +74,11 @@ FixtureRun run_fixture(const std::string& act, Device device, bool grads) {
     // Biases feeding a training-mode BN have a true gradient of exactly 0; the reference
     // holds float64 rounding noise there (README: < 1e-9), so relative errors mean nothing.
     double ref_max = 0;
-    for (double v : test::values(ref)) ref_max = std::max(ref_max, std::fabs(v));
+    for (double v : test::values(ref)) ref_max = test::worse(ref_max, std::fabs(v));
     r.grad_max_ref = std::max(r.grad_max_ref, ref_max);
     if (ref_max < 1e-8) {
       ++r.grads_zero;
-      for (double v : test::values(g)) r.grad_zero_worst_abs = std::max(r.grad_zero_worst_abs, std::fabs(v));
+      for (double v : test::values(g)) r.grad_zero_worst_abs = test::worse(r.grad_zero_worst_abs, std::fabs(v));
     } else if (const double e = rel_err(g, ref); !(e <= r.grad_worst)) {
       r.grad_worst = e;
       r.grad_worst_name = name;

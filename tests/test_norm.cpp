@@ -234,7 +234,7 @@ TEST(BatchNormCuda, MatchesCpuAtRealisticSizes) {
     Tensor rm0 = test::random_tensor({37}, gen, DType::F32), rv0 = test::random_tensor({37}, gen, DType::F32, 0.5, 2);
     std::vector<std::vector<Tensor>> results;
     for (Device d : {Device::cpu(), Device::cuda()}) {
-      Tensor xx = x.to(d), ww = w.to(d), bb = b.to(d), rm = rm0.clone().to(d), rv = rv0.clone().to(d);
+      Tensor xx = x.detach().to(d), ww = w.detach().to(d), bb = b.detach().to(d), rm = rm0.clone().to(d), rv = rv0.clone().to(d);
       xx.set_requires_grad(true);
       ww.set_requires_grad(true);
       bb.set_requires_grad(true);

@@ -170,7 +170,7 @@ TEST(BilinearCuda, MatchesCpuAndGradientsAreReproducible) {
     std::vector<Tensor> out;
     for (int run = 0; run < 3; ++run) {
       const Device d = run == 0 ? Device::cpu() : Device::cuda();
-      Tensor xx = x.to(d);
+      Tensor xx = x.detach().to(d);  // a leaf of its own: on the CPU, to() returns x itself
       xx.set_requires_grad(true);
       Tensor y = c.scale > 0 ? ops::bilinear_scale(xx, c.scale, c.ac) : ops::bilinear(xx, c.oh, c.ow, c.ac);
       Generator g(3);

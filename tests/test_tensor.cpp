@@ -116,7 +116,7 @@ TEST(Tensor, KaimingUniformMatchesPyTorchBound) {
   init::kaiming_uniform_conv_(w, gen);
   const double bound = 1.0 / std::sqrt(27.0);
   double max_abs = 0;
-  for (float v : w.to_vector<float>()) max_abs = std::max(max_abs, double(std::fabs(v)));
+  for (float v : w.to_vector<float>()) max_abs = test::worse(max_abs, std::fabs(v));
   EXPECT_LE(max_abs, bound);
   EXPECT_GT(max_abs, 0.8 * bound);  // 432 draws reach near the bound
 }
@@ -190,4 +190,18 @@ TEST(TensorCuda, RequestingCudaWithoutGpuIsAClearError) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("cuda"), std::string::npos) << e.what();
   }
+}
+
+// The comparison helpers must not let a NaN or an infinity through: a kernel writing NaN
+// once passed a tolerance check because a NaN followed by a finite element was lost.
+TEST(TestHelpers, ComparisonsFailOnNonFiniteValues) {
+  const Tensor ref = Tensor::from_vector<double>({0.5, 1, 2}, {3});
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  EXPECT_TRUE(std::isinf(test::max_rel_diff(Tensor::from_vector<double>({nan, 1, 2}, {3}), ref)));
+  EXPECT_TRUE(std::isinf(test::max_rel_diff(Tensor::from_vector<double>({0.5, 1, nan}, {3}), ref)));
+  EXPECT_TRUE(std::isinf(test::max_rel_diff(Tensor::from_vector<double>({0.5, inf, 2}, {3}), ref)));
+  EXPECT_TRUE(std::isinf(test::max_rel_diff(ref, Tensor::from_vector<double>({0.5, 1, -inf}, {3}))));
+  EXPECT_EQ(test::max_rel_diff(Tensor::from_vector<double>({0.5, 1, 2.5}, {3}), ref), 0.25);
+  EXPECT_TRUE(std::isnan(test::worse(test::worse(0.0, nan), 1.0)));
+  EXPECT_EQ(test::worse(0.5, 1.0), 1.0);
 }

@@ -4,7 +4,9 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <functional>
 #include <numeric>
 #include <string>
@@ -34,13 +36,23 @@ inline Tensor random_tensor(const Shape& shape, Generator& gen, DType dtype = DT
 
 inline std::vector<double> values(const Tensor& t) { return t.to(DType::F64).cpu().to_vector<double>(); }
 
+// The larger of two errors, NaN if either is: folding errors with worse() keeps a NaN,
+// which std::max(error, NaN) would drop, so that the tolerance check after it fails.
+inline double worse(double a, double b) {
+  return std::isnan(a) || std::isnan(b) ? std::numeric_limits<double>::quiet_NaN() : std::max(a, b);
+}
+
 // max_i |a_i - b_i| / max(max_i |b_i|, floor): a scale-aware error for parity checks.
+// Infinite when an element of either tensor is NaN or infinite, or the sizes differ, so
+// that no tolerance accepts it.
 inline double max_rel_diff(const Tensor& a, const Tensor& b, double floor = 1e-6) {
   const std::vector<double> x = values(a), y = values(b);
   EXPECT_EQ(x.size(), y.size());
+  if (x.size() != y.size()) return std::numeric_limits<double>::infinity();
   double diff = 0.0, scale = floor;
-  for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
-    if (!(std::abs(x[i] - y[i]) <= diff)) diff = std::abs(x[i] - y[i]);  // NaN propagates
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (!std::isfinite(x[i]) || !std::isfinite(y[i])) return std::numeric_limits<double>::infinity();
+    diff = std::max(diff, std::abs(x[i] - y[i]));
     scale = std::max(scale, std::abs(y[i]));
   }
   return diff / scale;
