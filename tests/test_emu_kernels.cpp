@@ -179,21 +179,21 @@ TEST(EmuKernels, BarrierNotReachedByEveryThreadIsAnError) {
   DeviceArray<float> out(256);
   const std::string e = launch_error([&] { PMSDSEN_LAUNCH(early_exit_barrier_kernel, 2, 256, 0)(out.get()); });
   EXPECT_TRUE(contains_all(e, {"cudaErrorLaunchFailure", "early_exit_barrier_kernel", "block (0,0,0)",
-                               "thread 100 exited while threads 0-99 wait at __syncthreads()",
+                               "exited while threads 0-95 wait at __syncthreads()",
                                "test_emu_kernels.cpp"}));
   const std::string split = launch_error([&] { PMSDSEN_LAUNCH(split_barrier_kernel, 1, 64, 0)(out.get()); });
-  EXPECT_TRUE(contains_all(split, {"split_barrier_kernel", "different barriers", "thread 32", "threads 0-31"}));
+  EXPECT_TRUE(contains_all(split, {"split_barrier_kernel", "different barriers", "threads 0-31 at"}));
 }
 
 TEST(EmuKernels, WarpCollectiveMisuseIsAnError) {
   DeviceArray<float> out(64);
   DeviceArray<int> iout(64);
   EXPECT_TRUE(contains_all(launch_error([&] { PMSDSEN_LAUNCH(mask_without_self_kernel, 1, 32, 0)(out.get()); }),
-                           {"mask_without_self_kernel", "__shfl_down_sync()", "thread 1 (lane 1)", "mask 0x1",
+                           {"mask_without_self_kernel", "__shfl_down_sync()", "(lane 31) passes mask 0x1",
                             "leaves out its own lane"}));
   EXPECT_TRUE(contains_all(launch_error([&] { PMSDSEN_LAUNCH(exited_lane_kernel, 1, 32, 0)(out.get()); }),
-                           {"exited_lane_kernel", "threads 0-15 wait at __shfl_down_sync()", "mask 0xffffffff",
-                            "threads 16-31 exited"}));
+                           {"exited_lane_kernel", "__shfl_down_sync()", "mask 0xffffffff",
+                            "lane 16 (thread 16) has exited and cannot reach it"}));
   EXPECT_TRUE(contains_all(launch_error([&] { PMSDSEN_LAUNCH(mixed_collectives_kernel, 1, 32, 0)(iout.get()); }),
                            {"mixed_collectives_kernel", "different collectives", "__shfl_xor_sync()",
                             "__shfl_down_sync()"}));

@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <mutex>
 #include <new>
 #include <vector>
@@ -17,8 +16,10 @@
 #error "the emulated CUDA device switches fibers with x86-64 assembly; port fiber.cpp to this architecture"
 #endif
 
-// System V x86-64: rbx, rbp, r12-r15, the MXCSR and the x87 control word are preserved
-// across calls; everything else the caller of pmsdsen_emu_switch has already saved.
+// System V x86-64: rbx, rbp and r12-r15 are preserved across calls; everything else the
+// caller of pmsdsen_emu_switch has already saved. (The MXCSR and the x87 control word are
+// callee-saved too, but no kernel changes rounding modes, so they are left alone: ldmxcsr
+// and fldcw would double the cost of a switch.)
 asm(R"(
   .text
   .globl pmsdsen_emu_switch
@@ -30,14 +31,8 @@ pmsdsen_emu_switch:
   pushq %r13
   pushq %r14
   pushq %r15
-  subq $8, %rsp
-  stmxcsr (%rsp)
-  fnstcw 4(%rsp)
   movq %rsp, (%rdi)
   movq %rsi, %rsp
-  ldmxcsr (%rsp)
-  fldcw 4(%rsp)
-  addq $8, %rsp
   popq %r15
   popq %r14
   popq %r13
@@ -142,22 +137,18 @@ void Fiber::start(Entry entry, void* arg) {
   // A fiber abandoned mid-kernel may leave poisoned frames behind.
   asan_unpoison(stack_bottom, stack_bytes);
   asan_fake_stack = nullptr;
-  // The frame pmsdsen_emu_switch pops: MXCSR and x87 control word, r15, r14, r13 (entry),
-  // r12 (arg), rbx, rbp, then the return address, pmsdsen_emu_fiber_start, which calls
-  // entry(arg) with the 16-byte stack alignment of a call.
+  // The frame pmsdsen_emu_switch pops: r15, r14, r13 (entry), r12 (arg), rbx, rbp, then
+  // the return address, pmsdsen_emu_fiber_start, which calls entry(arg) with the 16-byte
+  // stack alignment of a call.
   uintptr_t top = reinterpret_cast<uintptr_t>(stack_bottom + stack_bytes) & ~uintptr_t(15);
-  uint64_t* frame = reinterpret_cast<uint64_t*>(top) - 8;
-  uint32_t control[2] = {0, 0};
-  asm volatile("stmxcsr %0" : "=m"(control[0]));
-  asm volatile("fnstcw %0" : "=m"(control[1]));
-  std::memcpy(&frame[0], control, sizeof control);
-  frame[1] = 0;                                          // r15
-  frame[2] = 0;                                          // r14
-  frame[3] = reinterpret_cast<uintptr_t>(entry);         // r13
-  frame[4] = reinterpret_cast<uintptr_t>(arg);           // r12
-  frame[5] = 0;                                          // rbx
-  frame[6] = 0;                                          // rbp: the end of frame-pointer chains
-  frame[7] = reinterpret_cast<uintptr_t>(&pmsdsen_emu_fiber_start);
+  uint64_t* frame = reinterpret_cast<uint64_t*>(top) - 7;
+  frame[0] = 0;                                          // r15
+  frame[1] = 0;                                          // r14
+  frame[2] = reinterpret_cast<uintptr_t>(entry);         // r13
+  frame[3] = reinterpret_cast<uintptr_t>(arg);           // r12
+  frame[4] = 0;                                          // rbx
+  frame[5] = 0;                                          // rbp: the end of frame-pointer chains
+  frame[6] = reinterpret_cast<uintptr_t>(&pmsdsen_emu_fiber_start);
   saved_sp = frame;
 }
 
