@@ -47,7 +47,7 @@ prelu_slope_partials_kernel(const float* __restrict__ gy, const float* __restric
                             int64_t pieces, float* __restrict__ partial) {
   const PieceRange r = piece_of_block(C, S, pieces);
   float acc = 0.f;
-  for (int i = threadIdx.x; i < r.len; i += kReduceThreads)
+  for (int i = threadIdx.x; i < r.len; i += blockDim.x)
     acc += gy[r.offset + i] * hd::prelu_slope_grad(x[r.offset + i]);
   acc = block_sum(acc);
   if (threadIdx.x == 0) partial[blockIdx.y * gridDim.x + blockIdx.x] = acc;
@@ -118,11 +118,12 @@ void prelu_backward(const float* gy, const float* x, const float* slope, int64_t
   }
   const size_t bytes = pieces.count() * sizeof(float);
   float* partial = static_cast<float*>(allocate(bytes, Device::cuda()));
-  PMSDSEN_LAUNCH(prelu_slope_partials_kernel, pieces.grid(), kReduceThreads, 0)(gy, x, C, S, pieces.pieces,
+  PMSDSEN_LAUNCH(prelu_slope_partials_kernel, pieces.grid(), pieces.threads, 0)(gy, x, C, S, pieces.pieces,
       partial);
   // Per channel, or all channels into the one shared slope.
   const unsigned rows = slope_count == 1 ? 1u : static_cast<unsigned>(C);
-  PMSDSEN_LAUNCH(sum_rows_kernel, rows, kReduceThreads, 0)(partial, pieces.count() / rows, gslope);
+  const int64_t count = pieces.count() / rows;
+  PMSDSEN_LAUNCH(sum_rows_kernel, rows, reduce_threads(count, 4, kReduceThreads), 0)(partial, count, gslope);
   deallocate(partial, bytes, Device::cuda());
 }
 

@@ -81,7 +81,8 @@ void mul_channel(const float* x, const float* s, float* y, int64_t planes, int64
 
 void dot_planes(const float* g, const float* x, float* gs, int64_t planes, int64_t plane_size) {
   if (planes == 0) return;
-  PMSDSEN_LAUNCH(dot_planes_kernel, static_cast<unsigned>(planes), kThreads, 0)(g, x, gs, plane_size);
+  PMSDSEN_LAUNCH(dot_planes_kernel, static_cast<unsigned>(planes), reduce_threads(plane_size, 8, kThreads), 0)(
+      g, x, gs, plane_size);
 }
 
 void sum(const float* x, float* out, int64_t n) {
@@ -91,7 +92,7 @@ void sum(const float* x, float* out, int64_t n) {
   const size_t bytes = blocks * sizeof(float);
   float* partial = static_cast<float*>(allocate(bytes, Device::cuda()));
   PMSDSEN_LAUNCH(partial_sum_kernel, blocks, kThreads, 0)(x, partial, n);
-  PMSDSEN_LAUNCH(final_sum_kernel, 1, kThreads, 0)(partial, out, blocks);
+  PMSDSEN_LAUNCH(final_sum_kernel, 1, reduce_threads(blocks, 4, kThreads), 0)(partial, out, blocks);
   deallocate(partial, bytes, Device::cuda());
 }
 

@@ -124,7 +124,8 @@ int64_t samples_per_chunk(const ConvShape& s) {
 
 void reduce_partials(const float* partial, float* out, int64_t rows, int64_t count, int64_t inner) {
   if (rows == 0) return;
-  PMSDSEN_LAUNCH(reduce_partials_kernel, static_cast<unsigned>(rows), kThreads, 0)(partial, out, count, inner);
+  PMSDSEN_LAUNCH(reduce_partials_kernel, static_cast<unsigned>(rows), reduce_threads(count, 4, kThreads), 0)(
+      partial, out, count, inner);
 }
 
 void im2col(const ConvShape& s, const float* x, float* col) { launch_im2col(s, x, col, 1); }
@@ -145,7 +146,8 @@ void conv_bias_backward(const float* gy, int64_t batch, int64_t channels, int64_
   const int64_t per_chunk = std::max<int64_t>(1, (total + chunks - 1) / chunks);
   DeviceBuffer partial(chunks * channels);
   const dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(channels));
-  PMSDSEN_LAUNCH(bias_partial_kernel, grid, kThreads, 0)(gy, partial.get(), batch, channels, plane, per_chunk);
+  PMSDSEN_LAUNCH(bias_partial_kernel, grid, reduce_threads(per_chunk, 8, kThreads), 0)(gy, partial.get(), batch,
+      channels, plane, per_chunk);
   reduce_partials(partial.get(), gb, channels, chunks, 1);
 }
 
@@ -254,7 +256,8 @@ void channel_conv1d_backward_input(const float* gy, const float* w, float* gx, i
 void channel_conv1d_backward_weight(const float* gy, const float* x, float* gw, int64_t batch,
                                     int64_t channels, int64_t k) {
   if (k == 0) return;
-  PMSDSEN_LAUNCH(channel_conv_weight_kernel, static_cast<unsigned>(k), kThreads, 0)(gy, x, gw, batch, channels, k);
+  PMSDSEN_LAUNCH(channel_conv_weight_kernel, static_cast<unsigned>(k), reduce_threads(batch * channels, 4, kThreads), 0)(
+      gy, x, gw, batch, channels, k);
 }
 
 }  // namespace pmsdsen::cuda

@@ -188,7 +188,8 @@ void cross_entropy_select(const int64_t* target, const float* nll, const float* 
   SelectPartial* partial = static_cast<SelectPartial*>(allocate(bytes, Device::cuda()));
   PMSDSEN_LAUNCH(select_kernel, blocks, kThreads, 0)(target, nll, prob, weight, pixels, K, ignore_index, ohem,
       threshold, coef, partial);
-  PMSDSEN_LAUNCH(select_finalize_kernel, 1, kThreads, 0)(partial, blocks, loss, den, bad);
+  PMSDSEN_LAUNCH(select_finalize_kernel, 1, reduce_threads(blocks, 4, kThreads), 0)(partial, blocks, loss, den,
+      bad);
   deallocate(partial, bytes, Device::cuda());
 }
 

@@ -19,7 +19,7 @@ piece_stats_kernel(const float* __restrict__ x, int64_t C, int64_t S, int64_t pi
   float sum = 0.f;
 #pragma unroll
   for (int t = 0; t < kReducePerThread; ++t) {
-    const int i = threadIdx.x + t * kReduceThreads;
+    const int i = threadIdx.x + t * blockDim.x;
     v[t] = i < r.len ? p[i] : 0.f;
     sum += v[t];
   }
@@ -31,7 +31,7 @@ piece_stats_kernel(const float* __restrict__ x, int64_t C, int64_t S, int64_t pi
   float m2 = 0.f;
 #pragma unroll
   for (int t = 0; t < kReducePerThread; ++t) {
-    const int i = threadIdx.x + t * kReduceThreads;
+    const int i = threadIdx.x + t * blockDim.x;
     const float d = v[t] - m;
     if (i < r.len) m2 += d * d;
   }
@@ -101,7 +101,7 @@ backward_partials_kernel(const float* __restrict__ gy, const float* __restrict__
   const PieceRange r = piece_of_block(C, S, pieces);
   const float mu = mean[blockIdx.y];
   float s0 = 0.f, s1 = 0.f;
-  for (int i = threadIdx.x; i < r.len; i += kReduceThreads) {
+  for (int i = threadIdx.x; i < r.len; i += blockDim.x) {
     const float g = gy[r.offset + i];
     s0 += g;
     s1 += g * (x[r.offset + i] - mu);
@@ -171,9 +171,10 @@ void batch_norm_train_stats(const float* x, int64_t N, int64_t C, int64_t S, con
   const ChannelPieces pieces(N, C, S);
   const size_t bytes = pieces.count() * sizeof(float2);
   float2* partial = static_cast<float2*>(allocate(bytes, Device::cuda()));
-  PMSDSEN_LAUNCH(piece_stats_kernel, pieces.grid(), kReduceThreads, 0)(x, C, S, pieces.pieces, partial);
-  PMSDSEN_LAUNCH(finalize_stats_kernel, static_cast<unsigned>(C), kReduceThreads, 0)(partial, S, pieces.pieces,
-      pieces.per_channel, weight, bias, running_mean, running_var, momentum, eps, mean, invstd, scale, shift);
+  PMSDSEN_LAUNCH(piece_stats_kernel, pieces.grid(), pieces.threads, 0)(x, C, S, pieces.pieces, partial);
+  PMSDSEN_LAUNCH(finalize_stats_kernel, static_cast<unsigned>(C), reduce_threads(pieces.per_channel, 4, kReduceThreads), 0)(
+      partial, S, pieces.pieces, pieces.per_channel, weight, bias, running_mean, running_var, momentum, eps, mean,
+      invstd, scale, shift);
   deallocate(partial, bytes, Device::cuda());  // stream-ordered: safe after the launches
 }
 
@@ -202,11 +203,12 @@ void batch_norm_backward(const float* gy, const float* x, const float* mean, con
   float2* partial = need_sums ? reinterpret_cast<float2*>(work) : nullptr;
   GxCoef* coef = reinterpret_cast<GxCoef*>(work + partial_bytes);
   if (need_sums) {
-    PMSDSEN_LAUNCH(backward_partials_kernel, pieces.grid(), kReduceThreads, 0)(gy, x, mean, C, S, pieces.pieces,
+    PMSDSEN_LAUNCH(backward_partials_kernel, pieces.grid(), pieces.threads, 0)(gy, x, mean, C, S, pieces.pieces,
         partial);
   }
-  PMSDSEN_LAUNCH(backward_finalize_kernel, static_cast<unsigned>(C), kReduceThreads, 0)(partial, pieces.per_channel,
-      static_cast<double>(N) * static_cast<double>(S), mean, invstd, weight, training, gweight, gbias, coef);
+  PMSDSEN_LAUNCH(backward_finalize_kernel, static_cast<unsigned>(C), reduce_threads(pieces.per_channel, 4, kReduceThreads), 0)(
+      partial, pieces.per_channel, static_cast<double>(N) * static_cast<double>(S), mean, invstd, weight, training,
+      gweight, gbias, coef);
   if (gx) channel_map(gy, x, gx, N * C, C, S, GxOp{coef});
   deallocate(work, bytes, Device::cuda());
 }

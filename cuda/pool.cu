@@ -161,7 +161,8 @@ void max_pool2d_backward(const float* gy, const int32_t* index, float* gx, int64
 void global_avg_pool_forward(const float* x, float* y, int64_t planes, int64_t S) {
   if (planes == 0) return;
   PMSDSEN_CHECK(planes <= 0x7fffffff, "global_avg_pool: too many planes (", planes, ")");
-  PMSDSEN_LAUNCH(global_avg_forward_kernel, static_cast<unsigned>(planes), kPlaneThreads, 0)(x, y, S);
+  PMSDSEN_LAUNCH(global_avg_forward_kernel, static_cast<unsigned>(planes), reduce_threads(S, 8, kPlaneThreads), 0)(
+      x, y, S);
 }
 
 void global_avg_pool_backward(const float* gy, float* gx, int64_t planes, int64_t S) {

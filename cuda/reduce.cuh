@@ -5,6 +5,14 @@
 
 namespace pmsdsen::cuda {
 
+// Threads for a block that reduces `items` (about `per_thread` each): whole warps, at least
+// one, at most max_threads. Small reductions get small blocks: no idle warps to wait at
+// the barriers. It depends on the sizes only, so the summation order is still fixed.
+inline int reduce_threads(int64_t items, int per_thread, int max_threads) {
+  const int64_t warps = (items + int64_t(32) * per_thread - 1) / (int64_t(32) * per_thread);
+  return static_cast<int>(32 * std::clamp<int64_t>(warps, 1, max_threads / 32));
+}
+
 template <class T>
 __device__ __forceinline__ T warp_sum(T v) {
   for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_down_sync(0xffffffffu, v, offset);

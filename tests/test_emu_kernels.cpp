@@ -103,8 +103,21 @@ __global__ void shared_per_block_kernel(float* first, float* after) {
 
 __global__ void shared_overrun_kernel(float* out) {
   PMSDSEN_SHARED(float, cells, [64]);
-  cells[threadIdx.x] = 1.f;  // 65 threads: one past the end
+  float* p = cells;      // through a pointer: past UBSan's bounds check, to AddressSanitizer
+  p[threadIdx.x] = 1.f;  // 65 threads: one past the end
   out[0] = 0.f;
+}
+
+__global__ void dynamic_overrun_kernel(float* out) {
+  PMSDSEN_DYNAMIC_SHARED(float, cells);
+  cells[threadIdx.x] = 1.f;  // one float more than the launch gave
+  out[0] = 0.f;
+}
+
+// Lanes 16-31 go through a full-warp shuffle that lanes 0-15, in its mask, never reach.
+__global__ void missing_lanes_kernel(float* out) {
+  if (threadIdx.x < 16) return;
+  out[threadIdx.x] = __shfl_down_sync(0xffffffffu, 1.f, 1);
 }
 
 __global__ void big_shared_kernel(float* out) {
@@ -197,6 +210,9 @@ TEST(EmuKernels, WarpCollectiveMisuseIsAnError) {
   EXPECT_TRUE(contains_all(launch_error([&] { PMSDSEN_LAUNCH(mixed_collectives_kernel, 1, 32, 0)(iout.get()); }),
                            {"mixed_collectives_kernel", "different collectives", "__shfl_xor_sync()",
                             "__shfl_down_sync()"}));
+  EXPECT_TRUE(contains_all(launch_error([&] { PMSDSEN_LAUNCH(missing_lanes_kernel, 1, 32, 0)(out.get()); }),
+                           {"missing_lanes_kernel", "__shfl_down_sync()", "threads 16-31 reached it",
+                            "threads 0-15 exited without reaching it"}));
   // A fault leaves the device usable: the next launch runs.
   PMSDSEN_LAUNCH(write_kernel, 1, 64, 0)(out.get(), 64);
   EXPECT_EQ(out.host()[63], 63.f);
@@ -218,11 +234,17 @@ TEST(EmuKernels, SharedMemoryOverrunIsCaught) {
   DeviceArray<float> out(1);
 #if defined(__SANITIZE_ADDRESS__)
   GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process: the worker threads do not survive fork
-  // AddressSanitizer stops at the write itself.
-  EXPECT_DEATH(PMSDSEN_LAUNCH(shared_overrun_kernel, 1, 65, 0)(out.get()), "AddressSanitizer");
+  // AddressSanitizer stops at the write itself, static or dynamic shared memory alike.
+  EXPECT_DEATH(PMSDSEN_LAUNCH(shared_overrun_kernel, 1, 65, 0)(out.get()), "AddressSanitizer: use-after-poison");
+  EXPECT_DEATH(PMSDSEN_LAUNCH(dynamic_overrun_kernel, 1, 9, 8 * sizeof(float))(out.get()),
+               "AddressSanitizer: use-after-poison");
 #else
+  // Without it, the bytes after each array are checked when the block ends.
   EXPECT_TRUE(contains_all(launch_error([&] { PMSDSEN_LAUNCH(shared_overrun_kernel, 1, 65, 0)(out.get()); }),
                            {"shared_overrun_kernel", "wrote past the end of 'cells'"}));
+  EXPECT_TRUE(
+      contains_all(launch_error([&] { PMSDSEN_LAUNCH(dynamic_overrun_kernel, 1, 9, 8 * sizeof(float))(out.get()); }),
+                   {"dynamic_overrun_kernel", "wrote past the end of the dynamic shared memory"}));
 #endif
 }
 

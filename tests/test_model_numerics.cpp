@@ -161,9 +161,11 @@ TEST(ModelNumerics, PreluGradientsOnCudaAreAsAccurateAsOnTheCpu) {
   const auto [cuda_worst, cuda_mean] = gradient_errors(prelu_gradients(Device::cuda(), DType::F32), ref);
   std::printf("[ prelu gradients against float64 ] cpu worst %.2e mean %.2e; cuda worst %.2e mean %.2e\n", cpu_worst,
               cpu_mean, cuda_worst, cuda_mean);
-  EXPECT_LT(cpu_worst, 0.1);
-  EXPECT_LE(cuda_worst, 2 * cpu_worst + 1e-3);
-  EXPECT_LE(cuda_mean, 2 * cpu_mean + 1e-4);
+  // The worst tensor is whichever a few slope switches happen to hit (2e-3 on either
+  // backend, depending on the build's vectorisation); the mean over tensors is stable.
+  EXPECT_LT(cpu_worst, 1e-2);
+  EXPECT_LT(cuda_worst, 1e-2);
+  EXPECT_LE(cuda_mean, 2 * cpu_mean + 1e-5);
 }
 
 TEST(ModelNumerics, GeluMatchesPyTorchOnCpu) {

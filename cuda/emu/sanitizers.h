@@ -2,15 +2,21 @@
 // The sanitizer interfaces the emulator uses, as no-ops where a sanitizer is absent.
 #include <cstddef>
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#define PMSDSEN_EMU_ASAN 1
-#else
+// The build says which sanitizer the program runs under (cuda/emu/CMakeLists.txt): this
+// library itself is compiled without instrumentation, so the compiler's own
+// __SANITIZE_ADDRESS__ / __SANITIZE_THREAD__ would not tell.
+#ifndef PMSDSEN_EMU_ASAN
 #define PMSDSEN_EMU_ASAN 0
 #endif
+#ifndef PMSDSEN_EMU_TSAN
+#define PMSDSEN_EMU_TSAN 0
+#endif
 
-#if defined(__SANITIZE_THREAD__)
-#define PMSDSEN_EMU_TSAN 1
+#if PMSDSEN_EMU_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+#if PMSDSEN_EMU_TSAN
 extern "C" {
 void* __tsan_get_current_fiber(void);
 void* __tsan_create_fiber(unsigned flags);
@@ -19,8 +25,6 @@ void __tsan_switch_to_fiber(void* fiber, unsigned flags);
 void __tsan_acquire(void* addr);
 void __tsan_release(void* addr);
 }
-#else
-#define PMSDSEN_EMU_TSAN 0
 #endif
 
 namespace pmsdsen::emu {
