@@ -105,13 +105,13 @@ __global__ void shared_overrun_kernel(float* out) {
   PMSDSEN_SHARED(float, cells, [64]);
   float* p = cells;      // through a pointer: past UBSan's bounds check, to AddressSanitizer
   p[threadIdx.x] = 1.f;  // 65 threads: one past the end
-  out[0] = 0.f;
+  if (threadIdx.x == 0) out[0] = 0.f;
 }
 
 __global__ void dynamic_overrun_kernel(float* out) {
   PMSDSEN_DYNAMIC_SHARED(float, cells);
   cells[threadIdx.x] = 1.f;  // one float more than the launch gave
-  out[0] = 0.f;
+  if (threadIdx.x == 0) out[0] = 0.f;
 }
 
 // Lanes 16-31 go through a full-warp shuffle that lanes 0-15, in its mask, never reach.
@@ -141,6 +141,13 @@ __global__ void count_kernel(unsigned long long* ull, float* f, int* i) {
 
 __global__ void write_kernel(float* out, int n) {
   PMSDSEN_GRID_STRIDE(i, n) out[i] = static_cast<float>(i);
+}
+
+// Any grid and block shape: block (0, 0, 0) writes its linear thread index.
+__global__ void first_block_kernel(float* out, int n) {
+  if (blockIdx.x != 0 || blockIdx.y != 0 || blockIdx.z != 0) return;
+  const unsigned t = threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
+  if (t < static_cast<unsigned>(n)) out[t] = static_cast<float>(t);
 }
 
 }  // namespace
@@ -286,8 +293,8 @@ TEST(EmuKernels, LaunchConfigurationsAreCheckedAgainstAnH100) {
     EXPECT_EQ(cudaGetLastError(), cudaSuccess) << "the launch error is reported once";
   }
   // The largest legal shapes run.
-  PMSDSEN_LAUNCH(write_kernel, dim3(1, 65535), 1, 0)(out.get(), 64);
-  PMSDSEN_LAUNCH(write_kernel, 1, dim3(16, 16, 4), 0)(out.get(), 64);
+  PMSDSEN_LAUNCH(first_block_kernel, dim3(1, 65535), 1, 0)(out.get(), 64);
+  PMSDSEN_LAUNCH(first_block_kernel, 1, dim3(16, 16, 4), 0)(out.get(), 64);
   EXPECT_EQ(out.host()[63], 63.f);
 }
 

@@ -149,24 +149,61 @@ std::string hex(unsigned v) {
   return s.str();
 }
 
-char* new_shared(size_t bytes, size_t align) {
-  void* p = nullptr;
-  if (posix_memalign(&p, std::max<size_t>(align, 16), bytes + kCanaryBytes) != 0) throw std::bad_alloc();
-  char* c = static_cast<char*>(p);
-  std::memset(c, kPoison, bytes);
-  std::memset(c + bytes, kCanary, kCanaryBytes);
-  asan_poison(c + bytes, kCanaryBytes);  // under ASan any access past the end reports at once
-  return c;
-}
+// A block's shared memory: one region per worker, reused by every block it runs. Each
+// array (the dynamic one first, then the static ones as threads reach them) is carved at
+// its exact size, followed by a canary gap that is unaddressable under AddressSanitizer.
+// The region is allocated and re-poisoned by the scheduler before a block's threads run,
+// so under ThreadSanitizer it is older than any of their accesses, as on a GPU.
+class SharedRegion {
+ public:
+  // What the arrays of one block may take: an H100's opt-in maximum plus the gaps.
+  static constexpr size_t kBytes = 512 * 1024;
 
-// True when the canary after the array is intact (always, under ASan, which caught it).
-bool free_shared(char* p, size_t bytes) {
-  asan_unpoison(p + bytes, kCanaryBytes);
-  bool intact = true;
-  for (size_t i = 0; i < kCanaryBytes; ++i) intact &= static_cast<unsigned char>(p[bytes + i]) == kCanary;
-  std::free(p);
-  return intact;
-}
+  SharedRegion() : base_(static_cast<char*>(std::aligned_alloc(64, kBytes))) {
+    if (!base_) throw std::bad_alloc();
+    std::memset(base_, kPoison, kBytes);
+    asan_poison(base_, kBytes);
+  }
+  ~SharedRegion() {
+    asan_unpoison(base_, kBytes);
+    std::free(base_);
+  }
+  SharedRegion(const SharedRegion&) = delete;
+  SharedRegion& operator=(const SharedRegion&) = delete;
+
+  // Poisons what the previous block used again; the next block starts from offset 0.
+  void reset() {
+    asan_unpoison(base_, used_);
+    std::memset(base_, kPoison, used_);
+    asan_poison(base_, used_);
+    used_ = 0;
+  }
+
+  // `bytes` at `align`, with the canary after; nullptr when the region is full.
+  char* carve(size_t bytes, size_t align) {
+    const size_t at = (used_ + align - 1) / align * align;
+    if (at + bytes + kCanaryBytes > kBytes) return nullptr;
+    char* p = base_ + at;
+    // A plain loop, not memset: under the sanitizers this code is not instrumented, and
+    // the canary is poisoned memory an intercepted memset would report.
+    for (size_t i = 0; i < kCanaryBytes; ++i) p[bytes + i] = static_cast<char>(kCanary);
+    asan_unpoison(p, bytes);
+    used_ = at + bytes + kCanaryBytes;
+    return p;
+  }
+
+  // True when the canary after [p, p + bytes) is intact.
+  static bool intact(const char* p, size_t bytes) {
+    bool ok = true;
+    for (size_t i = 0; i < kCanaryBytes; ++i) ok &= static_cast<unsigned char>(p[bytes + i]) == kCanary;
+    return ok;
+  }
+
+ private:
+  char* base_;
+  size_t used_ = 0;
+};
+
 
 // Under ThreadSanitizer every thread starts from the scheduler, whose clock holds nothing
 // of the block's other threads; otherwise a thread that stops starts the next directly.
@@ -198,7 +235,6 @@ class Worker {
     }
     if (fault_.empty() && done_ != n_) fault_ = deadlock_report();
     if (fault_.empty()) fault_ = unfinished_collectives();
-    tsan_acquire(&tsan_done_);
     end_block();
     if (fault_.empty()) return "";
     return "kernel '" + std::string(g.name) + "' block (" + std::to_string(block_.x) + "," + std::to_string(block_.y) +
@@ -278,7 +314,8 @@ class Worker {
       fail_thread("shared memory: '" + std::string(name) + "' (" + std::to_string(bytes) + " bytes) brings the block to " +
                   std::to_string(shared_bytes_ + bytes) + " bytes, above its limit of " +
                   std::to_string(grid_->shared_limit) + " (48 KiB unless raised with cudaFuncSetAttribute)");
-    char* p = new_shared(bytes, align);
+    char* p = region_.carve(bytes, std::max<size_t>(align, 16));
+    if (!p) fail_thread("shared memory: more arrays than the emulator's region holds");
     shared_.push_back({key, p, bytes, name});
     shared_bytes_ += bytes;
     return p;
@@ -316,7 +353,8 @@ class Worker {
     fault_.clear();
 
     shared_.clear();
-    dynamic_ = new_shared(g.dynamic_shared, 16);
+    region_.reset();
+    dynamic_ = region_.carve(g.dynamic_shared, 16);  // within the launch's checked limit: it fits
     shared_bytes_ = g.dynamic_shared;
   }
 
@@ -326,14 +364,21 @@ class Worker {
       for (unsigned t = 0; t < n_; ++t) {
         const State s = threads_[t].state;
         if (threads_[t].entered && s != State::Done && s != State::Faulted) {
+#if PMSDSEN_EMU_TSAN
+          // What it did before stopping happens before the block's end, as if it had ended.
+          __tsan_switch_to_fiber(threads_[t].fiber->tsan_fiber, 1);
+          __tsan_release(&tsan_done_);
+          __tsan_switch_to_fiber(tsan_scheduler_, 1);
+#endif
           threads_[t].fiber->start(&Worker::fiber_main, this);
           park(threads_[t].fiber);
         }
       }
+    tsan_acquire(&tsan_done_);  // every thread's work happens before the shared memory goes
     std::vector<std::string> overrun;
     for (const SharedArray& s : shared_)
-      if (!free_shared(s.data, s.bytes)) overrun.push_back("'" + std::string(s.name) + "'");
-    if (!free_shared(dynamic_, grid_->dynamic_shared)) overrun.push_back("the dynamic shared memory");
+      if (!SharedRegion::intact(s.data, s.bytes)) overrun.push_back("'" + std::string(s.name) + "'");
+    if (!SharedRegion::intact(dynamic_, grid_->dynamic_shared)) overrun.push_back("the dynamic shared memory");
     shared_.clear();
     dynamic_ = nullptr;
     if (fault_.empty() && !overrun.empty()) {
@@ -363,6 +408,7 @@ class Worker {
       } catch (const Abandon&) {
         w->threads_[w->current_].state = State::Faulted;
       }
+      tsan_release(&w->tsan_done_);  // what the thread did happens before the block's end
       w->park(w->threads_[w->current_].fiber);
       w->hand_over();  // resumes here to run the next thread given this fiber
     }
@@ -376,7 +422,6 @@ class Worker {
       fault_ = "thread " + std::to_string(t) + " exited while threads " + ranges(threads_in(State::AtBarrier)) +
                " wait at __syncthreads() (" + site(barrier_file_, barrier_line_) +
                "): every thread of the block must reach it";
-    tsan_release(&tsan_done_);
   }
 
   // The thread index CUDA's threadIdx shows, for linear index t.
@@ -786,6 +831,7 @@ class Worker {
   unsigned done_ = 0, at_barrier_ = 0, barrier_generation_ = 0;
   const char* barrier_file_ = nullptr;
   int barrier_line_ = 0;
+  SharedRegion region_;
   std::vector<SharedArray> shared_;
   char* dynamic_ = nullptr;
   size_t shared_bytes_ = 0;

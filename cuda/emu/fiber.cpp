@@ -106,6 +106,8 @@ StackPool& stacks() {
 
 }  // namespace
 
+void prepare_fiber_stacks() { (void)stacks(); }
+
 size_t fiber_stack_bytes() {
   static const size_t bytes = [] {
     size_t kib = PMSDSEN_EMU_ASAN || PMSDSEN_EMU_TSAN ? 256 : 64;

@@ -32,6 +32,11 @@ class Fiber {
 // stack pointer is `load`.
 extern "C" void pmsdsen_emu_switch(void** save, void* load);
 
+// Creates the process-wide stack pool now. Called before worker threads start: its lazy
+// initialisation is invisible to ThreadSanitizer (this library is uninstrumented), so a
+// worker meeting it initialised would look like a race.
+void prepare_fiber_stacks();
+
 // Bytes of stack per emulated thread (PMSDSEN_EMU_STACK_KIB, default 64 KiB, 256 under
 // a sanitizer).
 size_t fiber_stack_bytes();

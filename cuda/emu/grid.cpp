@@ -13,6 +13,7 @@
 #include "cuda/emu/block_runner.h"
 #include "cuda/emu/device_memory.h"
 #include "cuda/emu/errors.h"
+#include "cuda/emu/fiber.h"
 #include "cuda/emu/h100.h"
 #include "cuda/emu/queue.h"
 #include "emu/launch.h"
@@ -86,6 +87,7 @@ void work_on(Job& job) {
 class Pool {
  public:
   Pool() {
+    prepare_fiber_stacks();
     unsigned n = std::thread::hardware_concurrency();
     if (const char* env = std::getenv("PMSDSEN_EMU_THREADS")) n = static_cast<unsigned>(std::atoi(env));
     n = std::max(1u, std::min(n, 64u));
