@@ -1,0 +1,80 @@
+#pragma once
+// A full disk, simulated: RLIMIT_FSIZE in a forked child caps the size of every file it
+// writes (writes past it fail with EFBIG, "File too large", once SIGXFSZ is ignored, as
+// the pmsdsen binary does). Used to check that writers fail loudly and leave nothing.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdlib>
+#include <functional>
+#include <string>
+
+#include "core/error.h"
+#include "tests/test_model_cmd_util.h"
+
+namespace pmsdsen::test {
+
+// Runs f in a child whose files may not grow past `max_bytes`; the message of the Error
+// it throws, "no error", or "crashed".
+inline std::string error_with_file_limit(size_t max_bytes, const std::function<void()>& f) {
+  int fds[2];
+  if (::pipe(fds) != 0) return "pipe failed";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    ::signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{max_bytes, max_bytes};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    std::string message = "no error";
+    try {
+      f();
+    } catch (const Error& e) {
+      message = e.what();
+    }
+    (void)!::write(fds[1], message.data(), message.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string message;
+  std::array<char, 4096> buf;
+  ssize_t n;
+  while ((n = ::read(fds[0], buf.data(), buf.size())) > 0) message.append(buf.data(), static_cast<size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? message : "crashed";
+}
+
+// `pmsdsen <args>` with its files capped at `max_bytes` (SIGXFSZ left at its default:
+// the binary itself must ignore it to report the error).
+inline CommandResult run_tool_with_file_limit(const std::string& args, size_t max_bytes) {
+  const std::string command = std::string("'") + PMSDSEN_TOOL_PATH + "' " + args + " 2>&1";
+  int fds[2];
+  CommandResult r;
+  if (::pipe(fds) != 0) return r;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    ::dup2(fds[1], 1);
+    ::close(fds[1]);
+    const rlimit limit{max_bytes, max_bytes};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  std::array<char, 4096> buf;
+  ssize_t n;
+  while ((n = ::read(fds[0], buf.data(), buf.size())) > 0) r.output.append(buf.data(), static_cast<size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+}  // namespace pmsdsen::test
