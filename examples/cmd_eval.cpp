@@ -8,6 +8,7 @@
 #include "data/datasets.h"
 #include "data/evaluate.h"
 #include "examples/cli.h"
+#include "examples/model_file.h"
 #include "models/predict.h"
 #include "examples/train_checkpoint.h"
 #include "examples/train_progress.h"
@@ -61,10 +62,9 @@ int run_eval(const std::vector<std::string>& argv) {
   const std::unique_ptr<data::Dataset> dataset =
       data::make_dataset(dataset_name, args.get("root"), args.get("split"), options);
 
-  const Safetensors weights = train::load_weights_file(weights_path);
-  const PmsdsenConfig config = config_for_weights(weights, weights_path, dataset->num_classes(), std::nullopt);
-  PMSDSEN model(config);
-  load_weights(model, weights, weights_path);
+  const std::unique_ptr<PMSDSEN> net = train::load_model_file(
+      weights_path, dataset->num_classes(), std::nullopt, str("the ", dataset_name, " dataset has"));
+  PMSDSEN& model = *net;
   model.to(device);
   model.eval();
 

@@ -7,6 +7,7 @@
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "examples/cli.h"
+#include "examples/model_file.h"
 #include "models/loss.h"
 #include "models/predict.h"
 #include "models/tensor_file.h"
@@ -17,7 +18,8 @@ namespace {
 
 int run_forward(const std::vector<std::string>& argv) {
   Args args("forward",
-            {{"weights", "FILE", "model weights (.safetensors)", ""},
+            {{"weights", "FILE", "weights (.safetensors: a training checkpoint, saved weights or the authors' converted)",
+              ""},
              {"input", "FILE", "file holding the tensor 'input', N x 3 x H x W float (H, W multiples of 8)", ""},
              {"output", "FILE", "where to write 'logits', 'aux_x4', 'aux_x8' (and 'loss', 'grad.*')", ""},
              {"train", "", "batch normalisation with batch statistics, as PyTorch's training mode", ""},
@@ -77,7 +79,7 @@ int run_forward(const std::vector<std::string>& argv) {
     target = target.to(DType::I64);
   }
 
-  std::unique_ptr<PMSDSEN> model = load_pmsdsen(weights_path, classes, act);
+  std::unique_ptr<PMSDSEN> model = train::load_model_file(weights_path, classes, act);
   const int64_t k = model->config().classes;
   if (target.defined()) check_labels(target, k, 255, "'" + args.get("target") + "': 'target'");
   model->to(device);

@@ -9,8 +9,8 @@
 #include "data/image.h"
 #include "data/palette.h"
 #include "examples/cli.h"
+#include "examples/model_file.h"
 #include "models/predict.h"
-#include "models/weights.h"
 
 namespace pmsdsen::cli {
 namespace {
@@ -25,7 +25,9 @@ std::string stem(const std::string& path) {
 
 int run_segment(const std::vector<std::string>& argv) {
   Args args("segment",
-            {{"weights", "FILE", "model weights (.safetensors)", ""},
+            {{"weights", "FILE", "weights (.safetensors: a training checkpoint such as runs/x/best.safetensors, "
+                                 "weights saved by pmsdsen, or the authors' converted with tools/convert_checkpoint.py)",
+              ""},
              {"image", "FILE", "the image to segment (PNG or JPEG, any size)", ""},
              {"output", "FILE", "colour prediction (PNG)", "<image name>_pred.png"},
              {"overlay", "FILE", "prediction blended over the image (PNG)", "<image name>_overlay.png"},
@@ -62,7 +64,7 @@ int run_segment(const std::vector<std::string>& argv) {
                 "segment: unknown --palette '", palette_name, "': expected cityscapes or camvid");
 
   const data::Image image = data::read_image(image_path);
-  std::unique_ptr<PMSDSEN> model = load_pmsdsen(weights_path);
+  std::unique_ptr<PMSDSEN> model = train::load_model_file(weights_path);
   const int64_t classes = model->config().classes;
   if (palette_name.empty()) {
     PMSDSEN_CHECK(classes == 19 || classes == 11, "segment: '", weights_path, "' has ", classes,

@@ -14,6 +14,10 @@
 
 namespace pmsdsen::train {
 
+// A config is one flat object; one more level lets a wrong-typed value ("crop": [512,
+// 256]) reach the check that names its key. Deeper JSON is refused when parsed.
+constexpr int kConfigMaxNesting = 2;
+
 struct TrainConfig {
   // data
   std::string dataset = "cityscapes";  // cityscapes | camvid | synthetic

@@ -5,7 +5,7 @@
 #   tools/setup.sh --torch   also Debian's PyTorch, for tools/*.py (fixtures, baselines)
 set -euo pipefail
 
-packages=(cmake g++ make libgtest-dev libbenchmark-dev nlohmann-json3-dev libstb-dev)
+packages=(cmake g++ make libgtest-dev libbenchmark-dev nlohmann-json3-dev libstb-dev libjpeg62-turbo-dev)
 if [[ "${1:-}" == "--torch" ]]; then
   # OpenBLAS: without it Debian's PyTorch falls back to the reference BLAS, several times slower.
   packages+=(python3-torch python3-numpy libopenblas0-pthread)
