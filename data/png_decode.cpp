@@ -30,6 +30,22 @@ bool valid_depth(int colour_type, int depth) {
   return false;
 }
 
+// stb_image copies each IDAT chunk into a buffer it allocates on the first non-empty
+// one; an empty first IDAT makes it call memcpy(NULL, ..., 0), undefined behaviour (found
+// by fuzzing). No encoder writes one: it is refused before stb sees the file.
+void check_first_idat(const std::string& bytes, const std::string& what) {
+  size_t pos = 8;
+  while (pos + 12 <= bytes.size()) {
+    const uint32_t length = be32(bytes, pos);
+    if (bytes.compare(pos + 4, 4, "IDAT") == 0) {
+      PMSDSEN_CHECK(length > 0, what, ": not a valid PNG (an empty IDAT chunk before any image data)");
+      return;
+    }
+    if (length > bytes.size() - pos - 12) return;  // cut short: stb reports it
+    pos += 12 + length;
+  }
+}
+
 std::string stb_reason() {
   const char* r = stbi_failure_reason();
   return r ? r : "unknown decoder error";
@@ -58,6 +74,7 @@ template <class T>
 std::unique_ptr<T, StbFree> load(const std::string& bytes, const PngHeader& h, int channels, const std::string& what,
                                  const StbAllocationCap& cap) {
   PMSDSEN_CHECK(bytes.size() <= static_cast<size_t>(INT32_MAX), what, ": PNG files over 2 GiB are not read");
+  check_first_idat(bytes, what);
   int w = 0, ht = 0, n = 0;
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int len = static_cast<int>(bytes.size());

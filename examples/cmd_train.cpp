@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/file_io.h"
 #include "examples/cli.h"
 #include "models/predict.h"
 #include "examples/train_checkpoint.h"
@@ -16,13 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 
 nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path);
-  PMSDSEN_CHECK(in.good(), "train: cannot open config file '", path, "'");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    PMSDSEN_FAIL("train: config file '", path, "' is not valid JSON: ", e.what());
-  }
+  return train::parse_config_text(read_file(path, "config file"), path);
 }
 
 int run_train(const std::vector<std::string>& argv) {

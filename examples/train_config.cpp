@@ -10,6 +10,7 @@
 
 #include "core/device.h"
 #include "core/error.h"
+#include "core/json_parse.h"
 #include "data/augment.h"
 
 namespace pmsdsen::train {
@@ -238,6 +239,10 @@ TrainConfig config_from_json(const json& j, const std::string& source) {
   TrainConfig c;
   update_from_json(c, j, source);
   return c;
+}
+
+json parse_config_text(const std::string& text, const std::string& source) {
+  return parse_json(text, kConfigMaxNesting, str("train: config file '", source, "'"));
 }
 
 std::vector<cli::FlagSpec> train_flag_specs() {

@@ -66,6 +66,8 @@ struct TrainConfig {
 nlohmann::json to_json(const TrainConfig& config);
 void update_from_json(TrainConfig& config, const nlohmann::json& j, const std::string& source);
 TrainConfig config_from_json(const nlohmann::json& j, const std::string& source);
+// The text of a --config file as JSON (nesting limited; an error naming `source`).
+nlohmann::json parse_config_text(const std::string& text, const std::string& source);
 
 // The flags of `pmsdsen train` (every setting, plus --config and --resume), with the
 // defaults shown in --help.

@@ -128,6 +128,15 @@ TEST(DataDecode, APngThatInflatesPastItsHeaderIsRefused) {
   EXPECT_HAS(decode_error(png_file(16, 16, 8, 2, std::string(100, '\0'))), "cannot read image 'x.png'");
 }
 
+TEST(DataDecode, InputsThatOnceCrashedAreErrors) {
+  // Each file of tests/fuzz/corpus/*/crash-* is decoded here too, under the test build's
+  // sanitizers, with the error it must give.
+  const std::string dir = std::string(PMSDSEN_FIXTURES_DIR) + "/../fuzz/corpus/";
+  EXPECT_HAS(label_error(test::read_bytes(dir + "label/crash-empty-first-idat")),
+             "cannot read label 'l.png': not a valid PNG (an empty IDAT chunk before any image data)");
+  EXPECT_HAS(decode_error(test::read_bytes(dir + "image/crash-empty-first-idat")), "an empty IDAT chunk");
+}
+
 TEST(DataDecode, JpegKinds) {
   std::vector<uint8_t> colour(32 * 16 * 3);
   for (size_t i = 0; i < colour.size(); ++i) colour[i] = static_cast<uint8_t>(i % 3 == 0 ? 200 : i % 3 == 1 ? 60 : 30);
