@@ -75,17 +75,52 @@ std::string read_file(const std::string& path, const std::string& what) {
   return bytes;
 }
 
-void write_file_atomically(const std::string& path, const std::string& bytes) {
+namespace {
+
+// Writes `bytes` to path's temporary, flushed to disk and closed; returns the temporary.
+// On failure nothing is left and the Error names `path`.
+std::string write_temporary(const std::string& path, const std::string& bytes) {
   const std::string tmp = temporary_path_for(path);
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   PMSDSEN_CHECK(fd.get() >= 0, "cannot write '", path, "': cannot create '", tmp, "': ", std::strerror(errno));
   int err = write_all(fd.get(), bytes);
   if (err == 0 && ::fsync(fd.get()) != 0) err = errno;
   if (fd.close_checked() != 0 && err == 0) err = errno;
-  if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
   if (err != 0) {
     ::unlink(tmp.c_str());
     PMSDSEN_FAIL("cannot write '", path, "': ", std::strerror(err), " (nothing written)");
+  }
+  return tmp;
+}
+
+void rename_over(const std::string& tmp, const std::string& path) {
+  if (::rename(tmp.c_str(), path.c_str()) == 0) return;
+  const int err = errno;
+  ::unlink(tmp.c_str());
+  PMSDSEN_FAIL("cannot write '", path, "': ", std::strerror(err), " (nothing written)");
+}
+
+}  // namespace
+
+void write_file_atomically(const std::string& path, const std::string& bytes) {
+  rename_over(write_temporary(path, bytes), path);
+}
+
+void write_files_atomically(const std::vector<std::pair<std::string, std::string>>& files) {
+  std::vector<std::string> written;
+  try {
+    for (const auto& [path, bytes] : files) written.push_back(write_temporary(path, bytes));
+  } catch (const Error&) {
+    for (const std::string& tmp : written) ::unlink(tmp.c_str());
+    throw;
+  }
+  for (size_t i = 0; i < files.size(); ++i) {
+    try {
+      rename_over(written[i], files[i].first);
+    } catch (const Error&) {
+      for (size_t j = i + 1; j < written.size(); ++j) ::unlink(written[j].c_str());
+      throw;
+    }
   }
 }
 

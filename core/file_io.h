@@ -4,6 +4,8 @@
 // write, the fsync and the close checked), which is then renamed over it, so a full
 // disk, a kill or a crash leaves either the old file or the new one, never a part.
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace pmsdsen {
 
@@ -14,6 +16,10 @@ std::string read_file(const std::string& path, const std::string& what = "file")
 // Replaces `path` with `bytes` atomically. On failure the temporary is removed and the
 // Error names `path` and the reason ("No space left on device").
 void write_file_atomically(const std::string& path, const std::string& bytes);
+
+// Several files that belong together (a command's outputs): every one written to its
+// temporary first, then all renamed, so a failure while writing leaves none of them.
+void write_files_atomically(const std::vector<std::pair<std::string, std::string>>& files);
 
 // Throws unless `path` can be written: its folder exists and takes a new file, and
 // `path` is not a folder. Creates and removes a temporary beside it to be sure. For

@@ -35,13 +35,13 @@ bool valid_depth(int colour_type, int depth) {
 // by fuzzing). No encoder writes one: it is refused before stb sees the file.
 void check_first_idat(const std::string& bytes, const std::string& what) {
   size_t pos = 8;
-  while (pos + 12 <= bytes.size()) {
+  while (pos + 8 <= bytes.size()) {  // length and type: what stb reads before copying
     const uint32_t length = be32(bytes, pos);
     if (bytes.compare(pos + 4, 4, "IDAT") == 0) {
       PMSDSEN_CHECK(length > 0, what, ": not a valid PNG (an empty IDAT chunk before any image data)");
       return;
     }
-    if (length > bytes.size() - pos - 12) return;  // cut short: stb reports it
+    if (pos + 12 > bytes.size() || length > bytes.size() - pos - 12) return;  // cut short: stb reports it
     pos += 12 + length;
   }
 }

@@ -6,6 +6,7 @@
 
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
+#include "core/file_io.h"
 #include "examples/cli.h"
 #include "examples/model_file.h"
 #include "models/loss.h"
@@ -45,15 +46,13 @@ int run_forward(const std::vector<std::string>& argv) {
   const std::string weights_path = args.get("weights"), input_path = args.get("input"),
                     output_path = args.get("output");
   std::optional<int64_t> classes;
-  if (args.has("classes")) {
-    classes = args.get_int("classes");
-    PMSDSEN_CHECK(*classes > 0, "forward: --classes must be positive, got ", *classes);
-  }
+  if (args.has("classes")) classes = args.get_int("classes", 1, kPmsdsenMaxClasses);
   std::optional<Activation> act;
   if (args.has("act")) act = parse_activation(args.get("act"));
   const Device device = parse_device(args.get("device"));
   require_device(device, "forward");
   const bool train = args.flag("train");
+  check_writable(output_path, "--output");  // before the work
 
   // Inputs first: a bad input file is reported before the (slower) model load.
   const Safetensors input_file = load_safetensors(input_path);

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "examples/cli.h"
+#include "examples/run_folder.h"
 #include "models/predict.h"
 #include "examples/train_checkpoint.h"
 #include "examples/train_config.h"
@@ -63,6 +64,7 @@ int run_train(const std::vector<std::string>& argv) {
       if (before[name] != after[name])
         std::cout << "resume: " << name << " " << before[name].dump() << " -> " << after[name].dump() << "\n";
   }
+  train::check_run_folder_path(config.out);
   if (!resume && !args.flag("overwrite")) {
     const fs::path last = fs::path(config.out) / "last.safetensors";
     PMSDSEN_CHECK(!fs::exists(last), "train: '", config.out, "' already holds a run (", last.string(),

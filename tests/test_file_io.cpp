@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "core/file_io.h"
-#include "tests/test_file_limit.h"
+#include "tests/test_limits.h"
 #include "tests/test_util.h"
 
 namespace pmsdsen {

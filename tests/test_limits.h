@@ -1,7 +1,8 @@
 #pragma once
-// A full disk, simulated: RLIMIT_FSIZE in a forked child caps the size of every file it
-// writes (writes past it fail with EFBIG, "File too large", once SIGXFSZ is ignored, as
-// the pmsdsen binary does). Used to check that writers fail loudly and leave nothing.
+// Code and commands run under resource limits in a forked child. A full disk, simulated:
+// RLIMIT_FSIZE caps the size of every file the child writes (writes past it fail with
+// EFBIG, "File too large", once SIGXFSZ is ignored, as the pmsdsen binary does). A tight
+// address space (RLIMIT_AS): thread stacks and large allocations fail.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -18,17 +20,15 @@
 
 namespace pmsdsen::test {
 
-// Runs f in a child whose files may not grow past `max_bytes`; the message of the Error
-// it throws, "no error", or "crashed".
-inline std::string error_with_file_limit(size_t max_bytes, const std::function<void()>& f) {
+// Runs `limit` then f in a child; the message of the Error f throws, "no error", or
+// "crashed".
+inline std::string error_in_child(const std::function<void()>& limit, const std::function<void()>& f) {
   int fds[2];
   if (::pipe(fds) != 0) return "pipe failed";
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::close(fds[0]);
-    ::signal(SIGXFSZ, SIG_IGN);
-    const rlimit limit{max_bytes, max_bytes};
-    ::setrlimit(RLIMIT_FSIZE, &limit);
+    limit();
     std::string message = "no error";
     try {
       f();
@@ -47,6 +47,33 @@ inline std::string error_with_file_limit(size_t max_bytes, const std::function<v
   int status = 0;
   ::waitpid(pid, &status, 0);
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? message : "crashed";
+}
+
+// f in a child whose files may not grow past `max_bytes`.
+inline std::string error_with_file_limit(size_t max_bytes, const std::function<void()>& f) {
+  return error_in_child(
+      [max_bytes] {
+        ::signal(SIGXFSZ, SIG_IGN);
+        const rlimit limit{max_bytes, max_bytes};
+        ::setrlimit(RLIMIT_FSIZE, &limit);
+      },
+      f);
+}
+
+// f in a child that may map only `extra_bytes` more than it has mapped already.
+inline std::string error_with_address_space_limit(size_t extra_bytes, const std::function<void()>& f) {
+  return error_in_child(
+      [extra_bytes] {
+        std::FILE* status = std::fopen("/proc/self/status", "r");
+        char line[256];
+        size_t vm_kb = 0;
+        while (status && std::fgets(line, sizeof line, status))
+          if (std::sscanf(line, "VmSize: %zu kB", &vm_kb) == 1) break;
+        if (status) std::fclose(status);
+        const rlimit limit{vm_kb * 1024 + extra_bytes, vm_kb * 1024 + extra_bytes};
+        ::setrlimit(RLIMIT_AS, &limit);
+      },
+      f);
 }
 
 // `pmsdsen <args>` with its files capped at `max_bytes` (SIGXFSZ left at its default:
