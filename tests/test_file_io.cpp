@@ -59,6 +59,21 @@ TEST(FileIo, AtomicWriteOnAFullDiskKeepsTheOldFileAndLeavesNoTemporary) {
   fs::remove_all(dir);
 }
 
+TEST(FileIo, FilesWrittenTogetherAreAllWrittenOrNone) {
+  const std::string dir = test::temp_dir("file_io_together");
+  write_file_atomically(dir + "/b.png", "old b");
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {dir + "/a.png", std::string(500, 'a')}, {dir + "/b.png", std::string(5000, 'b')}, {dir + "/c.png", "c"}};
+  const std::string err = test::error_with_file_limit(1000, [&] { write_files_atomically(files); });
+  EXPECT_NE(err.find("cannot write '" + dir + "/b.png': File too large"), std::string::npos) << err;
+  EXPECT_EQ(names_in(dir), std::vector<std::string>{"b.png"});  // a.png, which fitted, is not left alone
+  EXPECT_EQ(read_file(dir + "/b.png"), "old b");
+  write_files_atomically(files);
+  EXPECT_EQ(names_in(dir), (std::vector<std::string>{"a.png", "b.png", "c.png"}));
+  EXPECT_EQ(read_file(dir + "/b.png").size(), 5000u);
+  fs::remove_all(dir);
+}
+
 TEST(FileIo, CheckWritableCatchesMissingFoldersFoldersAndReadOnlyPlaces) {
   const std::string dir = test::temp_dir("file_io_writable");
   check_writable(dir + "/new.png", "--output");
