@@ -14,6 +14,7 @@
 #include "examples/train_config.h"
 #include "models/weights.h"
 #include "tests/test_image_bytes.h"
+#include "tests/test_limits.h"
 #include "tests/test_model_cmd_util.h"
 #include "tests/test_util.h"
 

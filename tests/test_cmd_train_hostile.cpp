@@ -8,6 +8,7 @@
 
 #include "data/image.h"
 #include "examples/run_folder.h"
+#include "tests/test_limits.h"
 #include "tests/test_model_cmd_util.h"
 #include "tests/test_util.h"
 

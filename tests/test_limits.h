@@ -1,5 +1,6 @@
 #pragma once
-// Code and commands run under resource limits in a forked child. A full disk, simulated:
+// Code and commands run under resource limits in a forked child, and the files they left
+// behind (files_under). A full disk, simulated:
 // RLIMIT_FSIZE caps the size of every file the child writes (writes past it fail with
 // EFBIG, "File too large", once SIGXFSZ is ignored, as the pmsdsen binary does). A tight
 // address space (RLIMIT_AS): thread stacks and large allocations fail.
@@ -9,11 +10,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "tests/test_model_cmd_util.h"
@@ -102,6 +106,16 @@ inline CommandResult run_tool_with_file_limit(const std::string& args, size_t ma
   ::waitpid(pid, &status, 0);
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+// Every file and folder under `dir`, relative to it, sorted: what a command left behind.
+inline std::vector<std::string> files_under(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (std::filesystem::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    names.push_back(std::filesystem::relative(it->path(), dir).string());
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 }  // namespace pmsdsen::test

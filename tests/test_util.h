@@ -4,7 +4,6 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <numeric>
@@ -71,16 +70,6 @@ inline std::string temp_dir(const std::string& name) {
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
   return p.string();
-}
-
-// Every file and folder under `dir`, relative to it, sorted: what a command left behind.
-inline std::vector<std::string> files_under(const std::string& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (std::filesystem::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    names.push_back(std::filesystem::relative(it->path(), dir).string());
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 }  // namespace pmsdsen::test
