@@ -34,8 +34,9 @@ int run_train(const std::vector<std::string>& argv) {
            "                --batch 6 --lr 0.01 --out runs/stage2\n"
            "No download needed: --dataset synthetic (built-in street scenes; see pmsdsen demo).\n\n"
            "The run folder (--out) holds config.json, last.safetensors, best.safetensors (by validation\n"
-           "mIoU), log.jsonl and curves.svg. Checkpoints are written atomically; Ctrl-C saves last and\n"
-           "exits (a second Ctrl-C exits at once); --resume DIR continues bit-identically on the CPU.\n"
+           "mIoU), log.jsonl and curves.svg, all written atomically; it is locked (.lock) while a training\n"
+           "uses it, so a second one into it is refused. Ctrl-C saves last and exits (a second Ctrl-C\n"
+           "exits at once); --resume DIR continues bit-identically on the CPU.\n"
            "A config file's keys are the option names below, e.g. {\"dataset\": \"camvid\", \"crop\": \"480x360\"}.\n\n"
         << args.usage();
     return 0;

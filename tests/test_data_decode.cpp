@@ -137,6 +137,8 @@ TEST(DataDecode, InputsThatOnceCrashedAreErrors) {
   EXPECT_HAS(decode_error(test::read_bytes(dir + "image/crash-empty-first-idat")), "an empty IDAT chunk");
   // The same cut off after the chunk's type.
   EXPECT_HAS(label_error(test::read_bytes(dir + "label/crash-empty-first-idat-truncated")), "an empty IDAT chunk");
+  EXPECT_HAS(decode_error(test::read_bytes(dir + "image/crash-empty-first-idat-truncated-rgba")),
+             "an empty IDAT chunk");
 }
 
 TEST(DataDecode, JpegKinds) {

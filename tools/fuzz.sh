@@ -45,7 +45,11 @@ case "${1:-}" in
     log="$dir/fuzz_$target.log"
     echo "fuzz: $target for $seconds s (log $log)"
     if fuzz "$target" "$seconds" "$log"; then status=0; else status=$?; fi
-    grep -E "^stat::|cov:" "$log" | tail -8
+    grep -E "DONE|^stat::number_of_executed_units" "$log" | tail -2
+    if ((status != 0)); then
+      grep -E "ERROR|runtime error|SUMMARY|uncaught|deadly|Test unit written" "$log" | head -6 >&2
+      echo "fuzz: $target FINDING (exit $status); input in $dir/findings/$target/" >&2
+    fi
     exit "$status"
     ;;
   regress)
