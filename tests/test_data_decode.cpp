@@ -162,6 +162,14 @@ TEST(DataDecode, JpegKinds) {
   const std::string full = test::jpeg_file(64, 64, 3, noisy);
   EXPECT_HAS(decode_error(full.substr(0, full.size() / 2)), "Premature end of JPEG file");
   EXPECT_HAS(decode_error(full.substr(0, 40)), "cannot read image 'x.png'");
+
+  // An oversized Huffman table (stb wrote past its arrays on one): counts summing to
+  // 16 x 255 codes where a table holds 256.
+  std::string dht = test::jpeg_file(16, 16, 3, noisy, true);
+  const size_t at = dht.find("\xff\xc4");
+  ASSERT_NE(at, std::string::npos);
+  for (size_t i = 0; i < 16; ++i) dht[at + 5 + i] = '\xff';
+  EXPECT_HAS(decode_error(dht), "cannot read image 'x.png': Bogus Huffman table definition");
 }
 
 }  // namespace

@@ -91,6 +91,9 @@ void image_seeds() {
   seed("image", "grey.jpg", test::jpeg_file(8, 8, 1, noise(64, 6), false, 50));
   seed("image", "progressive.jpg", test::jpeg_file(16, 16, 3, noise(16 * 16 * 3, 7), true, 75));
   seed("image", "cmyk.jpg", test::jpeg_file(8, 8, 4, noise(256, 8), false, 50));
+  std::string dht = test::jpeg_file(16, 16, 3, noise(16 * 16 * 3, 9), true, 75);  // stb overran on this
+  for (size_t i = 0; i < 16; ++i) dht[dht.find("\xff\xc4") + 5 + i] = '\xff';
+  seed("image", "oversized_dht.jpg", dht);
   seed("image", "pgm16.png", "P5\n4 4\n65535\n" + std::string(32, '\x7f'));
   seed("image", "gif.png", "GIF89a" + std::string("\xe4\x15\xfe\xd0\xf7\x00\x00", 7) + std::string(114, '\0'));
 }
