@@ -31,7 +31,7 @@ TEST(TrainHostile, ARunFolderInUseIsRefusedWithOrWithoutOverwrite) {
   TrainFolder f;
   const std::string run = f / "run";
   train::RunFolder held(run);  // another training, as far as the command can tell
-  for (const std::string& extra : {"", " --overwrite"}) {
+  for (const char* extra : {"", " --overwrite"}) {
     auto r = test::run_tool(kTiny + " --out " + run + extra);
     EXPECT_EQ(r.status, 1) << r.output;
     EXPECT_OUTPUT_HAS(r, "train: the run folder '" + run + "' is in use by another training (process " +
