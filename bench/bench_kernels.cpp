@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/file_io.h"
 #include "bench/bench_common.h"
 #include "bench/commands.h"
 #include "bench/cudnn_settings.h"
@@ -97,6 +98,7 @@ int run(const std::vector<std::string>& argv) {
     return 0;
   }
   const Device device = parse_device(args.get("device"));
+  if (args.has("json")) check_writable(args.get("json"), "--json");  // before the measurements
   const std::string filter = args.get("filter");
   const std::string config_arg = args.get("config");
   std::vector<NetConfig> configs;

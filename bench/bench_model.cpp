@@ -15,6 +15,7 @@
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "autograd/sgd.h"
+#include "core/file_io.h"
 #include "bench/bench_common.h"
 #include "bench/commands.h"
 #include "bench/cuda_graph.h"
@@ -212,6 +213,7 @@ int run(const std::vector<std::string>& argv) {
               << args.usage();
     return 0;
   }
+  if (args.has("json")) check_writable(args.get("json"), "--json");  // before the measurements
   Options o;
   o.device = parse_device(args.get("device"));
   require_device(o.device, "bench model");

@@ -1,18 +1,19 @@
 #include "core/safetensors.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+
+#include "core/file_io.h"
+#include "core/json_parse.h"
 
 namespace pmsdsen {
 namespace {
 
-constexpr uint64_t kMaxHeaderBytes = 100u << 20;
+// Our headers are tens of kilobytes; nlohmann's tree takes several times the text.
+constexpr uint64_t kMaxHeaderBytes = 16u << 20;
+// {name: {"shape": [...]}} is three levels; nothing legitimate nests deeper.
+constexpr int kMaxHeaderNesting = 3;
 
 const char* st_dtype(DType t) {
   switch (t) {
@@ -65,43 +66,37 @@ float bf16_to_float(uint16_t b) {
   return f;
 }
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  PMSDSEN_CHECK(in.good(), "cannot open '", path, "': ", std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  PMSDSEN_CHECK(!in.bad(), "error reading '", path, "'");
-  return bytes;
-}
-
 }  // namespace
 
-Safetensors load_safetensors(const std::string& path) {
-  const std::string file = read_all(path);
+Safetensors parse_safetensors(const std::string& file, const std::string& path) {
   PMSDSEN_CHECK(file.size() >= 8, "'", path, "' is not a safetensors file: ", file.size(),
                 " bytes, shorter than the 8-byte header length");
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(file[i]);
-  PMSDSEN_CHECK(header_len <= kMaxHeaderBytes && header_len <= file.size() - 8, "'", path,
-                "' is truncated or not a safetensors file: header of ", header_len, " bytes in a file of ",
-                file.size(), " bytes");
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(file.begin() + 8, file.begin() + 8 + static_cast<long>(header_len));
-  } catch (const nlohmann::json::exception& e) {
-    PMSDSEN_FAIL("'", path, "': malformed safetensors header (", e.what(), ")");
-  }
+  PMSDSEN_CHECK(header_len <= file.size() - 8, "'", path, "' is truncated or not a safetensors file: header of ",
+                header_len, " bytes in a file of ", file.size(), " bytes");
+  PMSDSEN_CHECK(header_len <= kMaxHeaderBytes, "'", path, "': safetensors header of ", header_len,
+                " bytes, more than the ", kMaxHeaderBytes, " this reader accepts");
+  const nlohmann::json header = parse_json(file.substr(8, header_len), kMaxHeaderNesting,
+                                           str("'", path, "': malformed safetensors header"));
   PMSDSEN_CHECK(header.is_object(), "'", path, "': safetensors header is not a JSON object");
   const char* data = file.data() + 8 + header_len;
   const uint64_t data_size = file.size() - 8 - header_len;
 
   Safetensors out;
+  uint64_t claimed = 0;  // data bytes the entries claim: more than the file holds means overlaps
   for (auto it = header.begin(); it != header.end(); ++it) {
     const std::string& name = it.key();
     const nlohmann::json& e = it.value();
     if (name == "__metadata__") {
       PMSDSEN_CHECK(e.is_object(), "'", path, "': __metadata__ is not an object");
-      for (auto m = e.begin(); m != e.end(); ++m)
-        out.metadata[m.key()] = m.value().is_string() ? m.value().get<std::string>() : m.value().dump();
+      for (auto m = e.begin(); m != e.end(); ++m) {
+        // The format's metadata is a string-to-string map; anything else is refused
+        // unprinted (printing a hostile value could recurse as deep as it nests).
+        PMSDSEN_CHECK(m.value().is_string(), "'", path, "': __metadata__ value of '", m.key(), "' is a ",
+                      m.value().type_name(), "; safetensors metadata values must be strings");
+        out.metadata[m.key()] = m.value().get<std::string>();
+      }
       continue;
     }
     const std::string where = str("'", path, "', tensor '", name, "'");
@@ -116,7 +111,8 @@ Safetensors load_safetensors(const std::string& path) {
     Shape shape;
     uint64_t numel = 1;
     for (const auto& d : e["shape"]) {
-      PMSDSEN_CHECK(d.is_number_integer() && d.get<int64_t>() >= 0, where, ": bad dimension ", d.dump());
+      PMSDSEN_CHECK(d.is_number_integer() && d.get<int64_t>() >= 0, where, ": bad dimension ",
+                    d.is_primitive() ? d.dump() : d.type_name());
       const uint64_t v = d.get<uint64_t>();
       PMSDSEN_CHECK(v == 0 || numel <= std::numeric_limits<uint64_t>::max() / 16 / v, where,
                     ": shape too large");
@@ -131,6 +127,9 @@ Safetensors load_safetensors(const std::string& path) {
                   ") lies outside the file's ", data_size, " data bytes (truncated file?)");
     PMSDSEN_CHECK(end - begin == numel * elem, where, ": ", end - begin, " data bytes for shape ",
                   shape_str(shape), " of ", dtype);
+    claimed += end - begin;
+    PMSDSEN_CHECK(claimed <= data_size, where, ": the tensors claim more than the file's ", data_size,
+                  " data bytes: their data ranges overlap");
     const char* src = data + begin;
     Tensor t;
     if (dtype == "F16" || dtype == "BF16") {
@@ -152,32 +151,8 @@ Safetensors load_safetensors(const std::string& path) {
   return out;
 }
 
-void write_file_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  PMSDSEN_CHECK(fd >= 0, "cannot write '", tmp, "': ", std::strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      PMSDSEN_FAIL("error writing '", tmp, "': ", std::strerror(err));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    PMSDSEN_FAIL("error flushing '", tmp, "': ", std::strerror(err));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    PMSDSEN_FAIL("cannot rename '", tmp, "' to '", path, "': ", std::strerror(err));
-  }
+Safetensors load_safetensors(const std::string& path) {
+  return parse_safetensors(read_file(path, "safetensors file"), path);
 }
 
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "core/file_io.h"  // write_file_atomically, which save_safetensors uses
 #include "core/tensor.h"
 
 namespace pmsdsen {
@@ -18,15 +19,13 @@ struct Safetensors {
 // Loads every tensor onto the CPU. F32, F64, I32, I64 and U8 keep their dtype; F16 and
 // BF16 are converted to F32; any other dtype is an error naming the tensor.
 Safetensors load_safetensors(const std::string& path);
+// The same from the file's bytes; `path` names it in errors.
+Safetensors parse_safetensors(const std::string& bytes, const std::string& path);
 
 // Writes atomically: to a temporary file beside `path`, flushed to disk, then renamed
 // over it, so a crash at any moment leaves either the old or the new file whole.
 // Tensors on the GPU are copied to the host first.
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
-
-// Writes `bytes` to `path` atomically (temporary file, fsync, rename); used for every
-// file whose loss would hurt (checkpoints, run state).
-void write_file_atomically(const std::string& path, const std::string& bytes);
 
 }  // namespace pmsdsen

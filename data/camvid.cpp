@@ -40,8 +40,9 @@ LabelMap camvid_label_map(const RawLabel& raw, const std::string& path) {
   return out;
 }
 
-CamVidDataset::CamVidDataset(const std::string& root, const std::string& split, bool skip_bad)
-    : Dataset(skip_bad), split_(split) {
+CamVidDataset::CamVidDataset(const std::string& root, const std::string& split, bool skip_bad,
+                             const DecodeLimits& limits)
+    : Dataset(skip_bad), split_(split), limits_(limits) {
   if (split == "trainval") {
     add_split(root, "train");
     add_split(root, "val");
@@ -93,8 +94,8 @@ Sample CamVidDataset::sample(int64_t index) const {
   const Entry& e = entries_[index];
   Sample s;
   s.id = e.id;
-  s.image = read_image(e.image_path);
-  s.label = camvid_label_map(read_raw_label(e.label_path), e.label_path);
+  s.image = read_image(e.image_path, limits_);
+  s.label = camvid_label_map(read_raw_label(e.label_path, limits_), e.label_path);
   check_same_size(s.image, s.label, e.image_path, e.label_path);
   return s;
 }

@@ -18,7 +18,8 @@ class CamVidDataset : public Dataset {
     std::string id, image_path, label_path;
   };
 
-  CamVidDataset(const std::string& root, const std::string& split, bool skip_bad = false);
+  CamVidDataset(const std::string& root, const std::string& split, bool skip_bad = false,
+                const DecodeLimits& limits = {});
 
   std::string name() const override { return "camvid"; }
   std::string split() const override { return split_; }
@@ -34,6 +35,7 @@ class CamVidDataset : public Dataset {
   void add_split(const std::string& root, const std::string& split);
 
   std::string split_;
+  DecodeLimits limits_;
   std::vector<Entry> entries_;
 };
 

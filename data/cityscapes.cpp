@@ -45,8 +45,8 @@ LabelMap cityscapes_label_map(const RawLabel& raw, bool train_ids, const std::st
 }
 
 CityscapesDataset::CityscapesDataset(const std::string& root, const std::string& split,
-                                     bool skip_bad)
-    : Dataset(skip_bad), split_(split) {
+                                     bool skip_bad, const DecodeLimits& limits)
+    : Dataset(skip_bad), split_(split), limits_(limits) {
   const std::string image_root = join_path(join_path(root, "leftImg8bit"), split);
   const std::string label_root = join_path(join_path(root, "gtFine"), split);
   require_dir(image_root, "cityscapes");
@@ -102,8 +102,8 @@ Sample CityscapesDataset::sample(int64_t index) const {
   const Entry& e = entries_[index];
   Sample s;
   s.id = e.id;
-  s.image = read_image(e.image_path);
-  s.label = cityscapes_label_map(read_raw_label(e.label_path), e.train_ids, e.label_path);
+  s.image = read_image(e.image_path, limits_);
+  s.label = cityscapes_label_map(read_raw_label(e.label_path, limits_), e.train_ids, e.label_path);
   check_same_size(s.image, s.label, e.image_path, e.label_path);
   return s;
 }

@@ -29,7 +29,8 @@ class CityscapesDataset : public Dataset {
     bool train_ids = false;  // label_path is a labelTrainIds file
   };
 
-  CityscapesDataset(const std::string& root, const std::string& split, bool skip_bad = false);
+  CityscapesDataset(const std::string& root, const std::string& split, bool skip_bad = false,
+                    const DecodeLimits& limits = {});
 
   std::string name() const override { return "cityscapes"; }
   std::string split() const override { return split_; }
@@ -43,6 +44,7 @@ class CityscapesDataset : public Dataset {
 
  private:
   std::string split_;
+  DecodeLimits limits_;
   std::vector<Entry> entries_;
 };
 

@@ -6,8 +6,8 @@ namespace pmsdsen::data {
 
 std::unique_ptr<Dataset> make_dataset(const std::string& name, const std::string& root,
                                       const std::string& split, const DatasetOptions& options) {
-  if (name == "cityscapes") return std::make_unique<CityscapesDataset>(root, split, options.skip_bad);
-  if (name == "camvid") return std::make_unique<CamVidDataset>(root, split, options.skip_bad);
+  if (name == "cityscapes") return std::make_unique<CityscapesDataset>(root, split, options.skip_bad, options.limits);
+  if (name == "camvid") return std::make_unique<CamVidDataset>(root, split, options.skip_bad, options.limits);
   if (name == "synthetic") return std::make_unique<SyntheticDataset>(split, options.synthetic);
   PMSDSEN_FAIL("unknown dataset '", name, "' (cityscapes, camvid or synthetic)");
 }

@@ -12,6 +12,7 @@ namespace pmsdsen::data {
 
 struct DatasetOptions {
   bool skip_bad = false;        // --skip-bad
+  DecodeLimits limits;          // --max-pixels
   SyntheticOptions synthetic;   // sizes and seed of the synthetic dataset
 };
 

@@ -2,12 +2,12 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops_nn.h"
 #include "core/error.h"
+#include "core/file_io.h"
 #include "data/loader.h"
 
 namespace pmsdsen::data {
@@ -156,10 +156,7 @@ nlohmann::json eval_json(const EvalResult& r) {
 }
 
 void write_eval_json(const std::string& path, const EvalResult& result) {
-  std::ofstream f(path);
-  PMSDSEN_CHECK(f.good(), "cannot open ", path, " for writing");
-  f << eval_json(result).dump(2) << "\n";
-  PMSDSEN_CHECK(f.good(), "error writing ", path);
+  write_file_atomically(path, eval_json(result).dump(2) + "\n");
 }
 
 }  // namespace pmsdsen::data

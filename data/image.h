@@ -1,6 +1,7 @@
 #pragma once
-// Images and label maps in memory, and their files (PNG and JPEG in, PNG out).
-// Every read failure throws pmsdsen::Error naming the file.
+// Images and label maps in memory, and their files (PNG and JPEG in, PNG out; see
+// image_decode.h for the decoders). Every read failure throws pmsdsen::Error naming the
+// file; every write is atomic (core/file_io.h): a failure leaves no partial file.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -8,6 +9,16 @@
 namespace pmsdsen::data {
 
 constexpr uint8_t kIgnoreLabel = 255;
+
+// Images larger than this are refused from their header, before any decoding: a small
+// file can declare a huge image (a decompression bomb). 40 megapixels holds an 8K frame
+// (33 Mpx) and most camera photos; Cityscapes images are 2 Mpx.
+constexpr int64_t kDefaultMaxPixels = 40'000'000;
+constexpr int64_t kMaxImageSide = 65535;  // PNG allows more, JPEG 65500
+
+struct DecodeLimits {
+  int64_t max_pixels = kDefaultMaxPixels;  // --max-pixels
+};
 
 // 8-bit RGB, row-major HWC.
 struct Image {
@@ -38,15 +49,15 @@ struct RawLabel {
   std::vector<uint16_t> values;  // height * width
 };
 
-// Any image stb_image decodes (PNG, JPEG, ...), converted to RGB.
-Image read_image(const std::string& path);
-// A single-channel 8- or 16-bit PNG; more channels (or a palette PNG, which stb expands
-// to RGB) is an error naming the file.
-RawLabel read_raw_label(const std::string& path);
+// A PNG or JPEG file (told from its bytes, not its name), converted to RGB.
+Image read_image(const std::string& path, const DecodeLimits& limits = {});
+// A single-channel 8- or 16-bit PNG; more channels, a palette PNG, fewer bits or a JPEG
+// is an error naming the file.
+RawLabel read_raw_label(const std::string& path, const DecodeLimits& limits = {});
 
 void write_png(const std::string& path, const Image& image);
 void write_png(const std::string& path, const LabelMap& label);  // 8-bit grey
-// 16-bit grey PNG (stb_image_write has no 16-bit PNG writer; used by tests and tools).
+// 16-bit grey PNG (used by tests and tools).
 void write_png16(const std::string& path, int64_t height, int64_t width,
                  const std::vector<uint16_t>& values);
 

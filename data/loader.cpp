@@ -1,7 +1,9 @@
 #include "data/loader.h"
 
+#include <algorithm>
 #include <limits>
 #include <numeric>
+#include <system_error>
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -37,16 +39,27 @@ Loader::Loader(const Dataset& dataset, const LoaderConfig& config)
                            : std::numeric_limits<int64_t>::max();
   next_job_ = next_out_ = config.start_iteration;
   workers_.reserve(config.workers);
-  for (int i = 0; i < config.workers; ++i) workers_.emplace_back([this] { work(); });
+  try {
+    for (int i = 0; i < config.workers; ++i) workers_.emplace_back([this] { work(); });
+  } catch (const std::system_error& e) {
+    // The destructor does not run for a constructor that throws: join what started.
+    const size_t started = workers_.size();
+    shut_down();
+    PMSDSEN_FAIL("loader: could start only ", started, " of ", config.workers, " worker threads (", e.what(),
+                 "); use fewer workers");
+  }
 }
 
-Loader::~Loader() {
+Loader::~Loader() { shut_down(); }
+
+void Loader::shut_down() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
   }
   space_cv_.notify_all();
   for (std::thread& t : workers_) t.join();
+  workers_.clear();
 }
 
 std::vector<int64_t> Loader::batch_indices(int64_t iteration) const {
@@ -62,11 +75,14 @@ Batch Loader::build_batch(int64_t iteration) const {
   Batch batch;
   batch.iteration = iteration;
   batch.epoch = iteration / batches_per_epoch_;
+  const uint64_t epoch = static_cast<uint64_t>(batch.epoch);
+  const int64_t samples = dataset_.size();
+  const std::vector<int64_t> order = epoch_order(samples, config_.seed, batch.epoch, config_.shuffle);
+  const int64_t first = (iteration % batches_per_epoch_) * config_.batch_size;
+  const int64_t last = std::min<int64_t>(first + config_.batch_size, samples);
   std::vector<Image> images;
   std::vector<LabelMap> labels;
-  for (int64_t index : batch_indices(iteration)) {
-    Generator gen = Generator::derive(config_.seed, {static_cast<uint64_t>(batch.epoch),
-                                                     static_cast<uint64_t>(index)});
+  auto add = [&](int64_t index, Generator gen) {
     try {
       Sample s = dataset_.sample(index);
       if (config_.augment) {
@@ -86,6 +102,20 @@ Batch Loader::build_batch(int64_t iteration) const {
                                   ": ", e.what());
       if (!dataset_.skip_bad()) throw Error(why);
       batch.skipped.push_back(why);
+    }
+  };
+  for (int64_t pos = first; pos < last; ++pos)
+    add(order[pos], Generator::derive(config_.seed, {epoch, static_cast<uint64_t>(order[pos])}));
+  // Refill what was skipped from the samples after the batch in the epoch's order (with
+  // an augmentation draw of their own, so that a sample seen twice is not seen alike).
+  // Still a function of (seed, iteration) alone.
+  if (config_.refill_skipped) {
+    const int64_t size = last - first;
+    for (int64_t k = 0; static_cast<int64_t>(images.size()) < size && k < samples - size; ++k) {
+      const int64_t index = order[(last + k) % samples];
+      if (std::find(batch.indices.begin(), batch.indices.end(), index) != batch.indices.end()) continue;
+      add(index, Generator::derive(config_.seed, {epoch, static_cast<uint64_t>(index),
+                                                  static_cast<uint64_t>(iteration) + 1}));
     }
   }
   if (images.empty()) return batch;

@@ -37,6 +37,10 @@ struct LoaderConfig {
   int64_t queue_batches = 4;    // ready or in-progress batches ahead of the consumer, at most
   int64_t start_iteration = 0;  // resume: the first batch next() returns
   int64_t epochs = 0;           // next() ends after this many epochs; 0: never
+  // With the dataset's skip_bad: a skipped sample's place is taken by the next samples
+  // in the epoch's order after the batch (training: batches keep their size, which
+  // batch normalisation needs). Off: the batch is smaller (evaluation: each sample once).
+  bool refill_skipped = false;
 };
 
 struct Batch {
@@ -46,7 +50,8 @@ struct Batch {
   std::vector<int64_t> indices;  // dataset indices of the N samples
   std::vector<std::string> ids;
   // With the dataset's skip_bad: why each sample left out of this batch was left out
-  // (a batch with a skipped sample is smaller; one with no good sample is not returned).
+  // (a batch with a skipped sample is smaller unless refilled; one with no good sample is
+  // not returned).
   std::vector<std::string> skipped;
 };
 
@@ -55,7 +60,8 @@ std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool s
 
 class Loader {
  public:
-  // `dataset` must outlive the loader. Workers start at once.
+  // `dataset` must outlive the loader. Workers start at once; when the system cannot
+  // start them all, those that did are stopped and joined and an Error says so.
   Loader(const Dataset& dataset, const LoaderConfig& config);
   ~Loader();  // stops and joins the workers; batches not taken are dropped
   Loader(const Loader&) = delete;
@@ -81,6 +87,7 @@ class Loader {
     std::exception_ptr error;
   };
   void work();
+  void shut_down();  // stops and joins the workers
 
   const Dataset& dataset_;
   LoaderConfig config_;

@@ -1,9 +1,10 @@
 #include "examples/cli.h"
 
-#include <cstdlib>
+#include <cstdint>
 #include <sstream>
 
 #include "core/error.h"
+#include "examples/parse_text.h"
 
 namespace pmsdsen::cli {
 
@@ -83,37 +84,30 @@ std::optional<std::string> Args::maybe(const std::string& name) const {
 
 int64_t Args::get_int(const std::string& name) const {
   const std::string v = get(name);
-  char* end = nullptr;
-  const long long x = std::strtoll(v.c_str(), &end, 10);
-  PMSDSEN_CHECK(!v.empty() && end && *end == '\0', command_, ": --", name,
-                " expects an integer, got '", v, "'");
+  const std::optional<int64_t> x = parse_int64(v);
+  PMSDSEN_CHECK(x.has_value(), command_, ": --", name, " expects an integer from ", INT64_MIN, " to ", INT64_MAX,
+                ", got ", quoted(v));
+  return *x;
+}
+
+int64_t Args::get_int(const std::string& name, int64_t lo, int64_t hi) const {
+  const int64_t x = get_int(name);
+  PMSDSEN_CHECK(x >= lo && x <= hi, command_, ": --", name, " ", x, " is out of range: expected ", lo, " to ", hi);
   return x;
 }
 
 double Args::get_double(const std::string& name) const {
   const std::string v = get(name);
-  char* end = nullptr;
-  const double x = std::strtod(v.c_str(), &end);
-  PMSDSEN_CHECK(!v.empty() && end && *end == '\0', command_, ": --", name,
-                " expects a number, got '", v, "'");
-  return x;
+  const std::optional<double> x = parse_finite(v);
+  PMSDSEN_CHECK(x.has_value(), command_, ": --", name, " expects a finite number, got ", quoted(v));
+  return *x;
 }
 
 std::pair<int64_t, int64_t> Args::get_size(const std::string& name) const {
   const std::string v = get(name);
-  const auto x = v.find('x');
-  char* e1 = nullptr;
-  char* e2 = nullptr;
-  long long w = 0, h = 0;
-  if (x != std::string::npos) {
-    const std::string a = v.substr(0, x), b = v.substr(x + 1);
-    w = std::strtoll(a.c_str(), &e1, 10);
-    h = std::strtoll(b.c_str(), &e2, 10);
-    PMSDSEN_CHECK(!a.empty() && !b.empty() && *e1 == '\0' && *e2 == '\0' && w > 0 && h > 0, command_,
-                  ": --", name, " expects WIDTHxHEIGHT such as 512x256, got '", v, "'");
-    return {w, h};
-  }
-  PMSDSEN_FAIL(command_, ": --", name, " expects WIDTHxHEIGHT such as 512x256, got '", v, "'");
+  const auto size = parse_size(v);
+  PMSDSEN_CHECK(size.has_value(), command_, ": --", name, " expects WIDTHxHEIGHT such as 512x256, got ", quoted(v));
+  return *size;
 }
 
 }  // namespace pmsdsen::cli

@@ -30,6 +30,8 @@ class Args {
   std::string get(const std::string& name) const;  // given value, else the spec default
   std::optional<std::string> maybe(const std::string& name) const;
   int64_t get_int(const std::string& name) const;
+  // An integer in [lo, hi]; anything else is an error naming the flag and the range.
+  int64_t get_int(const std::string& name, int64_t lo, int64_t hi) const;
   double get_double(const std::string& name) const;
   // "1024x512" -> {1024, 512}
   std::pair<int64_t, int64_t> get_size(const std::string& name) const;

@@ -13,6 +13,7 @@
 #include "data/image.h"
 #include "data/palette.h"
 #include "examples/cli.h"
+#include "examples/model_file.h"
 #include "models/predict.h"
 #include "examples/clock.h"
 #include "examples/train_checkpoint.h"
@@ -108,9 +109,8 @@ int run_demo(const std::vector<std::string>& argv) {
   // Segment a scene of the test split, which neither training nor validation saw.
   const auto test_set = train::open_dataset(config, "test");
   const data::Sample scene = test_set->sample(0);
-  const Safetensors weights = train::load_weights_file(r.best_checkpoint);
-  PMSDSEN model(config_for_weights(weights, r.best_checkpoint, test_set->num_classes(), std::nullopt));
-  load_weights(model, weights, r.best_checkpoint);
+  const std::unique_ptr<PMSDSEN> net = train::load_model_file(r.best_checkpoint, test_set->num_classes());
+  PMSDSEN& model = *net;
   model.to(device);
   model.eval();
   const Tensor image = data::image_tensor(scene.image).to(device);

@@ -5,11 +5,14 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/file_io.h"
 #include "data/datasets.h"
 #include "data/evaluate.h"
 #include "examples/cli.h"
+#include "examples/model_file.h"
 #include "models/predict.h"
 #include "examples/train_checkpoint.h"
+#include "examples/train_config.h"
 #include "examples/train_progress.h"
 #include "examples/train_setup.h"
 #include "models/weights.h"
@@ -30,10 +33,12 @@ int run_eval(const std::vector<std::string>& argv) {
              {"json", "FILE", "also write {\"miou\", \"pixel_accuracy\", \"iou\": {class: value}} (values in [0, 1])",
               ""},
              {"skip-bad", "", "skip (and count) unreadable samples instead of stopping", ""},
-             {"limit", "N", "only the first N images", "0"},
+             {"limit", "N", "only the first N images (0: all)", "0"},
              {"workers", "N", "decoding threads", "2"},
              {"synthetic-size", "WxH", "size of the synthetic scenes", "512x256"},
-             {"synthetic-val", "N", "synthetic scenes per evaluation split", "40"}},
+             {"synthetic-val", "N", "synthetic scenes per evaluation split", "40"},
+             {"max-pixels", "N", "refuse larger images (read from each file's header before decoding)",
+              std::to_string(data::kDefaultMaxPixels)}},
             argv);
   if (args.help_requested()) {
     std::cout << "usage: pmsdsen eval --weights FILE [--dataset NAME --root DIR] [--split val] [--scale S]\n"
@@ -52,27 +57,32 @@ int run_eval(const std::vector<std::string>& argv) {
                                               : parse_device(device_text);
   require_device(device, "eval");
 
+  data::EvalOptions eo;
+  eo.scale = args.get("scale") == "auto" ? (dataset_name == "cityscapes" ? 0.5 : 1.0) : args.get_double("scale");
+  PMSDSEN_CHECK(eo.scale > 0 && eo.scale <= 8, "eval: --scale must be in (0, 8], got ", eo.scale);
+  eo.device = device;
+  eo.workers = static_cast<int>(args.get_int("workers", 1, train::kMaxWorkers));
+  eo.limit = args.get_int("limit", 0, INT64_MAX);
+  if (args.has("json")) check_writable(args.get("json"), "--json");  // before the evaluation, not after
+
   data::DatasetOptions options;
   options.skip_bad = args.flag("skip-bad");
+  options.limits.max_pixels = args.get_int("max-pixels", 1, INT64_MAX);
   const auto [sw, sh] = args.get_size("synthetic-size");
+  PMSDSEN_CHECK(sw <= train::kMaxSide && sh <= train::kMaxSide, "eval: --synthetic-size: at most ", train::kMaxSide,
+                " a side");
   options.synthetic.width = sw;
   options.synthetic.height = sh;
-  options.synthetic.val_size = options.synthetic.test_size = args.get_int("synthetic-val");
+  options.synthetic.val_size = options.synthetic.test_size = args.get_int("synthetic-val", 1, train::kMaxScenes);
   const std::unique_ptr<data::Dataset> dataset =
       data::make_dataset(dataset_name, args.get("root"), args.get("split"), options);
 
-  const Safetensors weights = train::load_weights_file(weights_path);
-  const PmsdsenConfig config = config_for_weights(weights, weights_path, dataset->num_classes(), std::nullopt);
-  PMSDSEN model(config);
-  load_weights(model, weights, weights_path);
+  const std::unique_ptr<PMSDSEN> net = train::load_model_file(
+      weights_path, dataset->num_classes(), std::nullopt, str("the ", dataset_name, " dataset has"));
+  PMSDSEN& model = *net;
   model.to(device);
   model.eval();
 
-  data::EvalOptions eo;
-  eo.scale = args.get("scale") == "auto" ? (dataset_name == "cityscapes" ? 0.5 : 1.0) : args.get_double("scale");
-  eo.device = device;
-  eo.workers = static_cast<int>(args.get_int("workers"));
-  eo.limit = args.get_int("limit");
   const bool tty = train::Progress::stdout_is_terminal();
   eo.progress = [tty](int64_t done, int64_t total) {
     if (!tty) return;

@@ -6,7 +6,9 @@
 
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
+#include "core/file_io.h"
 #include "examples/cli.h"
+#include "examples/model_file.h"
 #include "models/loss.h"
 #include "models/predict.h"
 #include "models/tensor_file.h"
@@ -17,7 +19,8 @@ namespace {
 
 int run_forward(const std::vector<std::string>& argv) {
   Args args("forward",
-            {{"weights", "FILE", "model weights (.safetensors)", ""},
+            {{"weights", "FILE", "weights (.safetensors: a training checkpoint, saved weights or the authors' converted)",
+              ""},
              {"input", "FILE", "file holding the tensor 'input', N x 3 x H x W float (H, W multiples of 8)", ""},
              {"output", "FILE", "where to write 'logits', 'aux_x4', 'aux_x8' (and 'loss', 'grad.*')", ""},
              {"train", "", "batch normalisation with batch statistics, as PyTorch's training mode", ""},
@@ -43,15 +46,13 @@ int run_forward(const std::vector<std::string>& argv) {
   const std::string weights_path = args.get("weights"), input_path = args.get("input"),
                     output_path = args.get("output");
   std::optional<int64_t> classes;
-  if (args.has("classes")) {
-    classes = args.get_int("classes");
-    PMSDSEN_CHECK(*classes > 0, "forward: --classes must be positive, got ", *classes);
-  }
+  if (args.has("classes")) classes = args.get_int("classes", 1, kPmsdsenMaxClasses);
   std::optional<Activation> act;
   if (args.has("act")) act = parse_activation(args.get("act"));
   const Device device = parse_device(args.get("device"));
   require_device(device, "forward");
   const bool train = args.flag("train");
+  check_writable(output_path, "--output");  // before the work
 
   // Inputs first: a bad input file is reported before the (slower) model load.
   const Safetensors input_file = load_safetensors(input_path);
@@ -77,7 +78,7 @@ int run_forward(const std::vector<std::string>& argv) {
     target = target.to(DType::I64);
   }
 
-  std::unique_ptr<PMSDSEN> model = load_pmsdsen(weights_path, classes, act);
+  std::unique_ptr<PMSDSEN> model = train::load_model_file(weights_path, classes, act);
   const int64_t k = model->config().classes;
   if (target.defined()) check_labels(target, k, 255, "'" + args.get("target") + "': 'target'");
   model->to(device);

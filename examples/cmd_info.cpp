@@ -61,8 +61,7 @@ int run_info(const std::vector<std::string>& argv) {
     return 0;
   }
   PMSDSEN_CHECK(args.positional().empty(), "info: unexpected argument '", args.positional().at(0), "'");
-  const int64_t classes = args.get_int("classes");
-  PMSDSEN_CHECK(classes > 0, "info: --classes must be positive, got ", classes);
+  const int64_t classes = args.get_int("classes", 1, kPmsdsenMaxClasses);
   const Activation act = parse_activation(args.get("act"));
   const int64_t h = args.get_int("height"), w = args.get_int("width");
   PMSDSEN_CHECK(h > 0 && w > 0 && h % 8 == 0 && w % 8 == 0,

@@ -1,16 +1,19 @@
 // pmsdsen segment: one image in, its colour prediction, an overlay and (optionally) the
 // raw class ids out. Any image size.
 #include <chrono>
-#include <future>
+#include <cstdint>
 #include <cstdio>
+#include <future>
 #include <iostream>
 
 #include "data/augment.h"
 #include "data/image.h"
 #include "data/palette.h"
+#include "data/png_encode.h"
+#include "core/file_io.h"
 #include "examples/cli.h"
+#include "examples/model_file.h"
 #include "models/predict.h"
-#include "models/weights.h"
 
 namespace pmsdsen::cli {
 namespace {
@@ -25,7 +28,9 @@ std::string stem(const std::string& path) {
 
 int run_segment(const std::vector<std::string>& argv) {
   Args args("segment",
-            {{"weights", "FILE", "model weights (.safetensors)", ""},
+            {{"weights", "FILE", "weights (.safetensors: a training checkpoint such as runs/x/best.safetensors, "
+                                 "weights saved by pmsdsen, or the authors' converted with tools/convert_checkpoint.py)",
+              ""},
              {"image", "FILE", "the image to segment (PNG or JPEG, any size)", ""},
              {"output", "FILE", "colour prediction (PNG)", "<image name>_pred.png"},
              {"overlay", "FILE", "prediction blended over the image (PNG)", "<image name>_overlay.png"},
@@ -34,12 +39,14 @@ int run_segment(const std::vector<std::string>& argv) {
              {"scale", "S", "resize the image by S before the network and the prediction back (bilinear, "
                             "align_corners as the authors' evaluation; they use 0.5 for Cityscapes)", "1"},
              {"alpha", "A", "overlay opacity of the prediction, in [0, 1]", "0.5"},
-             {"device", "cpu|cuda", "where to run", "cpu"}},
+             {"device", "cpu|cuda", "where to run", "cpu"},
+             {"max-pixels", "N", "refuse larger images (read from the file's header before decoding)",
+              std::to_string(data::kDefaultMaxPixels)}},
             argv);
   if (args.help_requested()) {
     std::cout << "usage: pmsdsen segment --weights W.safetensors --image in.png|jpg [--output pred.png]\n"
                  "                       [--overlay overlay.png] [--ids ids.png] [--palette cityscapes|camvid]\n"
-                 "                       [--scale S] [--device cpu|cuda]\n\n"
+                 "                       [--scale S] [--device cpu|cuda] [--max-pixels N]\n\n"
                  "Segments one image: normalised with the ImageNet mean and std, padded to a multiple of 8\n"
                  "(the prediction is cropped back), or resized by --scale and the prediction resized back.\n\n"
               << args.usage();
@@ -61,8 +68,19 @@ int run_segment(const std::vector<std::string>& argv) {
   PMSDSEN_CHECK(palette_name.empty() || palette_name == "cityscapes" || palette_name == "camvid",
                 "segment: unknown --palette '", palette_name, "': expected cityscapes or camvid");
 
-  const data::Image image = data::read_image(image_path);
-  std::unique_ptr<PMSDSEN> model = load_pmsdsen(weights_path);
+  const data::DecodeLimits limits{args.get_int("max-pixels", 1, INT64_MAX)};
+  // Every output is checked before the work, and written only when all are ready.
+  std::vector<std::pair<std::string, std::string>> outputs = {{"--output", output_path}, {"--overlay", overlay_path}};
+  if (args.has("ids")) outputs.push_back({"--ids", args.get("ids")});
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    for (size_t j = 0; j < i; ++j)
+      PMSDSEN_CHECK(outputs[i].second != outputs[j].second, "segment: ", outputs[j].first, " and ", outputs[i].first,
+                    " name the same file '", outputs[i].second, "'");
+    check_writable(outputs[i].second, outputs[i].first);
+  }
+
+  const data::Image image = data::read_image(image_path, limits);
+  std::unique_ptr<PMSDSEN> model = train::load_model_file(weights_path);
   const int64_t classes = model->config().classes;
   if (palette_name.empty()) {
     PMSDSEN_CHECK(classes == 19 || classes == 11, "segment: '", weights_path, "' has ", classes,
@@ -82,13 +100,16 @@ int run_segment(const std::vector<std::string>& argv) {
 
   const data::LabelMap label = data::label_map_from_tensor(ids);
   // PNG compression is single-threaded and, on large images, a good part of the run:
-  // the pictures are encoded side by side.
-  auto colour = std::async(std::launch::async, [&] { data::write_png(output_path, data::colorize(label, palette)); });
+  // the pictures are encoded side by side, then written together (none if one fails).
+  auto colour = std::async(std::launch::async, [&] { return data::encode_png(data::colorize(label, palette), output_path); });
   auto blend = std::async(std::launch::async,
-                          [&] { data::write_png(overlay_path, data::overlay(image, label, palette, alpha)); });
-  if (args.has("ids")) data::write_png(args.get("ids"), label);
-  colour.get();
-  blend.get();
+                          [&] { return data::encode_png(data::overlay(image, label, palette, alpha), overlay_path); });
+  std::vector<std::pair<std::string, std::string>> files;
+  std::string ids_png = args.has("ids") ? data::encode_png(label, args.get("ids")) : "";
+  files.emplace_back(output_path, colour.get());
+  files.emplace_back(overlay_path, blend.get());
+  if (args.has("ids")) files.emplace_back(args.get("ids"), std::move(ids_png));
+  write_files_atomically(files);
 
   std::printf("%s: %lld x %lld, %lld classes (%s), %.3f s on %s\n", image_path.c_str(),
               static_cast<long long>(image.width), static_cast<long long>(image.height),

@@ -4,7 +4,9 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/file_io.h"
 #include "examples/cli.h"
+#include "examples/run_folder.h"
 #include "models/predict.h"
 #include "examples/train_checkpoint.h"
 #include "examples/train_config.h"
@@ -16,13 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path);
-  PMSDSEN_CHECK(in.good(), "train: cannot open config file '", path, "'");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    PMSDSEN_FAIL("train: config file '", path, "' is not valid JSON: ", e.what());
-  }
+  return train::parse_config_text(read_file(path, "config file"), path);
 }
 
 int run_train(const std::vector<std::string>& argv) {
@@ -38,8 +34,9 @@ int run_train(const std::vector<std::string>& argv) {
            "                --batch 6 --lr 0.01 --out runs/stage2\n"
            "No download needed: --dataset synthetic (built-in street scenes; see pmsdsen demo).\n\n"
            "The run folder (--out) holds config.json, last.safetensors, best.safetensors (by validation\n"
-           "mIoU), log.jsonl and curves.svg. Checkpoints are written atomically; Ctrl-C saves last and\n"
-           "exits (a second Ctrl-C exits at once); --resume DIR continues bit-identically on the CPU.\n"
+           "mIoU), log.jsonl and curves.svg, all written atomically; it is locked (.lock) while a training\n"
+           "uses it, so a second one into it is refused. Ctrl-C saves last and exits (a second Ctrl-C\n"
+           "exits at once); --resume DIR continues bit-identically on the CPU.\n"
            "A config file's keys are the option names below, e.g. {\"dataset\": \"camvid\", \"crop\": \"480x360\"}.\n\n"
         << args.usage();
     return 0;
@@ -68,6 +65,7 @@ int run_train(const std::vector<std::string>& argv) {
       if (before[name] != after[name])
         std::cout << "resume: " << name << " " << before[name].dump() << " -> " << after[name].dump() << "\n";
   }
+  train::check_run_folder_path(config.out);
   if (!resume && !args.flag("overwrite")) {
     const fs::path last = fs::path(config.out) / "last.safetensors";
     PMSDSEN_CHECK(!fs::exists(last), "train: '", config.out, "' already holds a run (", last.string(),

@@ -1,8 +1,10 @@
 // pmsdsen: one binary, one subcommand per job. `pmsdsen --help` lists them.
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,9 @@ int main(int argc, char** argv) {
     setenv("OMP_WAIT_POLICY", "passive", 1);
     execv("/proc/self/exe", argv);  // returns only on failure: then go on as we are
   }
+  // Past a file-size limit (ulimit -f) a write then fails with EFBIG, which the writers
+  // report naming the file, instead of the process dying from SIGXFSZ mid-write.
+  std::signal(SIGXFSZ, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_help();
@@ -47,6 +52,9 @@ int main(int argc, char** argv) {
     return it->second.run(std::vector<std::string>(args.begin() + 1, args.end()));
   } catch (const pmsdsen::Error& e) {
     std::cerr << "pmsdsen " << args[0] << ": error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "pmsdsen " << args[0] << ": error: out of memory (smaller sizes, batches or images need less)\n";
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "pmsdsen " << args[0] << ": unexpected error: " << e.what() << "\n";

@@ -1,8 +1,11 @@
 #include "examples/train_checkpoint.h"
 
+#include <cerrno>
 #include <cmath>
 
+#include "core/json_parse.h"
 #include "core/safetensors.h"
+#include "examples/train_config.h"
 
 namespace pmsdsen::train {
 namespace {
@@ -25,19 +28,21 @@ const std::string& required(const std::map<std::string, std::string>& meta, cons
   return it->second;
 }
 
+// A count in the run state: a non-negative integer.
 int64_t parse_int(const std::string& text, const std::string& key, const std::string& path) {
   char* end = nullptr;
+  errno = 0;
   const long long v = std::strtoll(text.c_str(), &end, 10);
-  PMSDSEN_CHECK(!text.empty() && *end == '\0', "checkpoint '", path, "': metadata '", key, "' = '", text,
-                "' is not an integer");
+  PMSDSEN_CHECK(!text.empty() && *end == '\0' && errno == 0 && v >= 0, "checkpoint '", path, "': metadata '", key,
+                "' = '", text.substr(0, 40), "' is not a non-negative integer");
   return v;
 }
 
 double parse_double(const std::string& text, const std::string& key, const std::string& path) {
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
-  PMSDSEN_CHECK(!text.empty() && *end == '\0', "checkpoint '", path, "': metadata '", key, "' = '", text,
-                "' is not a number");
+  PMSDSEN_CHECK(!text.empty() && *end == '\0', "checkpoint '", path, "': metadata '", key, "' = '",
+                text.substr(0, 40), "' is not a number");
   return v;
 }
 
@@ -62,8 +67,9 @@ void save_checkpoint(const std::string& path, const Module& model,
   save_safetensors(path, tensors, meta);
 }
 
-Checkpoint load_checkpoint(const std::string& path) {
-  Safetensors file = load_safetensors(path);
+Checkpoint load_checkpoint(const std::string& path) { return parse_checkpoint(load_safetensors(path), path); }
+
+Checkpoint parse_checkpoint(Safetensors file, const std::string& path) {
   const auto& meta = file.metadata;
   auto format = meta.find("format");
   PMSDSEN_CHECK(format != meta.end() && format->second == kCheckpointFormat, "'", path,
@@ -81,11 +87,8 @@ Checkpoint load_checkpoint(const std::string& path) {
   s.best_iteration = parse_int(required(meta, "best_iteration", path), "best_iteration", path);
   s.last_miou = parse_double(required(meta, "last_miou", path), "last_miou", path);
   s.seed = parse_int(required(meta, "seed", path), "seed", path);
-  try {
-    s.config = nlohmann::json::parse(required(meta, "config", path));
-  } catch (const nlohmann::json::exception& e) {
-    PMSDSEN_FAIL("checkpoint '", path, "': malformed config JSON in its metadata (", e.what(), ")");
-  }
+  s.config = parse_json(required(meta, "config", path), kConfigMaxNesting,
+                        str("checkpoint '", path, "': malformed config JSON in its metadata"));
   for (auto& [name, t] : file.tensors) {
     if (starts_with(name, kModelPrefix)) c.model.emplace(name.substr(kModelPrefix.size()), std::move(t));
     else if (starts_with(name, kMomentumPrefix)) c.momentum.emplace(name.substr(kMomentumPrefix.size()), std::move(t));
@@ -95,16 +98,17 @@ Checkpoint load_checkpoint(const std::string& path) {
   return c;
 }
 
-Safetensors load_weights_file(const std::string& path) {
-  Safetensors file = load_safetensors(path);
+Safetensors load_weights_file(const std::string& path) { return weights_in_file(load_safetensors(path)); }
+
+Safetensors weights_in_file(Safetensors file) {
   auto format = file.metadata.find("format");
   if (format == file.metadata.end() || format->second != kCheckpointFormat) return file;
   Safetensors weights;
   for (auto& [name, t] : file.tensors)
     if (starts_with(name, kModelPrefix)) weights.tensors.emplace(name.substr(kModelPrefix.size()), std::move(t));
   try {
-    const nlohmann::json config = nlohmann::json::parse(file.metadata.at("config"));
-    if (config.contains("activation") && config["activation"].is_string())
+    const nlohmann::json config = parse_json(file.metadata.at("config"), kConfigMaxNesting, "checkpoint config");
+    if (config.is_object() && config.contains("activation") && config["activation"].is_string())
       weights.metadata["act"] = config["activation"].get<std::string>();
   } catch (const std::exception&) {
     // no usable config: the activation is inferred from the tensors

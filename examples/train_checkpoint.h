@@ -45,12 +45,15 @@ void save_checkpoint(const std::string& path, const Module& model,
 
 // Reads and validates a checkpoint: a truncated or foreign file is an Error naming it.
 Checkpoint load_checkpoint(const std::string& path);
+// The same from a file already read; `path` names it in errors.
+Checkpoint parse_checkpoint(Safetensors file, const std::string& path);
 
 // Weights to start from or evaluate: a training checkpoint's "model." tensors by their
 // plain names (metadata "act" and "classes" from its config and head), or a plain
 // weights file (a state dict by name, as saved by save_weights or converted from
 // PyTorch) as it is.
 Safetensors load_weights_file(const std::string& path);
+Safetensors weights_in_file(Safetensors file);
 
 // True when every parameter and float buffer is finite (checked before saving, so a
 // diverged model never overwrites a good checkpoint).

@@ -10,12 +10,16 @@
 
 #include "core/device.h"
 #include "core/error.h"
+#include "core/json_parse.h"
+#include "examples/parse_text.h"
 #include "data/augment.h"
 
 namespace pmsdsen::train {
 namespace {
 
 using nlohmann::json;
+
+const std::string kCommandLine = "command line";
 
 enum class Kind { Text, Int, Number, Switch, OnOff, Size };
 
@@ -34,22 +38,21 @@ Field field(std::string name, std::string value, std::string help, Kind kind, T 
           [member](TrainConfig& c, const json& j) { c.*member = j.get<T>(); }};
 }
 
+// A value of the right JSON type that the setting still cannot take; update_from_json
+// words it for the flag or the file.
+struct BadValue {
+  std::string why;
+};
+
 Field size_field(std::string name, std::string help, int64_t TrainConfig::*w, int64_t TrainConfig::*h) {
   return {std::move(name), "WxH", std::move(help), Kind::Size,
           [w, h](const TrainConfig& c) { return json(std::to_string(c.*w) + "x" + std::to_string(c.*h)); },
           [w, h](TrainConfig& c, const json& j) {
             const std::string s = j.get<std::string>();
-            const auto x = s.find('x');
-            char* e1 = nullptr;
-            char* e2 = nullptr;
-            const std::string a = x == std::string::npos ? "" : s.substr(0, x);
-            const std::string b = x == std::string::npos ? "" : s.substr(x + 1);
-            const long long wv = std::strtoll(a.c_str(), &e1, 10), hv = std::strtoll(b.c_str(), &e2, 10);
-            if (a.empty() || b.empty() || *e1 || *e2 || wv <= 0 || hv <= 0)
-              throw json::type_error::create(302, "expected WIDTHxHEIGHT such as 512x256, got '" + s + "'",
-                                             nullptr);
-            c.*w = wv;
-            c.*h = hv;
+            const auto size = cli::parse_size(s);
+            if (!size) throw BadValue{"expects WIDTHxHEIGHT such as 512x256, got " + cli::quoted(s)};
+            c.*w = size->first;
+            c.*h = size->second;
           }};
 }
 
@@ -78,6 +81,8 @@ const std::vector<Field>& fields() {
     f.push_back(onoff_field("flip", "random horizontal flip", &C::flip));
     f.push_back(field("skip-bad", "", "skip (and count) unreadable samples instead of stopping",
                       Kind::Switch, &C::skip_bad));
+    f.push_back(field("max-pixels", "N", "refuse images larger than N pixels (read from each file's header "
+                      "before decoding)", Kind::Int, &C::max_pixels));
     f.push_back(size_field("synthetic-size", "size of the built-in synthetic scenes", &C::synthetic_width,
                            &C::synthetic_height));
     f.push_back(field("synthetic-train", "N", "synthetic training scenes", Kind::Int, &C::synthetic_train));
@@ -138,7 +143,6 @@ const Field* find_field(const std::string& name) {
 
 // A flag's text as the JSON value its setting stores.
 json parse_flag_value(const Field& f, const std::string& text) {
-  char* end = nullptr;
   switch (f.kind) {
     case Kind::Text:
     case Kind::Size: return json(text);
@@ -148,14 +152,15 @@ json parse_flag_value(const Field& f, const std::string& text) {
       if (text == "off" || text == "false" || text == "0" || text == "no") return json(false);
       PMSDSEN_FAIL("train: --", f.name, " expects on or off, got '", text, "'");
     case Kind::Int: {
-      const long long v = std::strtoll(text.c_str(), &end, 10);
-      PMSDSEN_CHECK(!text.empty() && *end == '\0', "train: --", f.name, " expects an integer, got '", text, "'");
-      return json(static_cast<int64_t>(v));
+      const std::optional<int64_t> v = cli::parse_int64(text);
+      PMSDSEN_CHECK(v.has_value(), "train: --", f.name, " expects an integer from ", INT64_MIN, " to ", INT64_MAX,
+                    ", got ", cli::quoted(text));
+      return json(*v);
     }
     case Kind::Number: {
-      const double v = std::strtod(text.c_str(), &end);
-      PMSDSEN_CHECK(!text.empty() && *end == '\0', "train: --", f.name, " expects a number, got '", text, "'");
-      return json(v);
+      const std::optional<double> v = cli::parse_finite(text);
+      PMSDSEN_CHECK(v.has_value(), "train: --", f.name, " expects a finite number, got ", cli::quoted(text));
+      return json(*v);
     }
   }
   return json();
@@ -213,23 +218,31 @@ void update_from_json(TrainConfig& config, const json& j, const std::string& sou
   PMSDSEN_CHECK(j.is_object(), source, ": a training config must be a JSON object");
   for (auto it = j.begin(); it != j.end(); ++it) {
     const Field* f = find_field(it.key());
-    PMSDSEN_CHECK(f != nullptr, source, ": unknown setting '", it.key(),
-                  "' (the settings are the flags of 'pmsdsen train --help')");
+    PMSDSEN_CHECK(f != nullptr, source, ": unknown setting ", cli::quoted(it.key()),
+                  " (the settings are the flags of 'pmsdsen train --help')");
+    // The flag itself when the value came from the command line, else the file's key.
+    const std::string where =
+        source == kCommandLine ? "train: --" + f->name : source + ": setting '" + f->name + "'";
     const json& v = it.value();
-    const bool type_ok = (f->kind == Kind::Text || f->kind == Kind::Size) ? v.is_string()
-                         : (f->kind == Kind::Switch || f->kind == Kind::OnOff) ? v.is_boolean()
-                         : f->kind == Kind::Int ? v.is_number_integer()
-                                                : v.is_number();
-    PMSDSEN_CHECK(type_ok, source, ": setting '", it.key(), "' has the wrong type: ", v.dump(), " (expected ",
-                  f->kind == Kind::Int ? "an integer"
-                  : f->kind == Kind::Number ? "a number"
+    const bool type_ok =
+        (f->kind == Kind::Text || f->kind == Kind::Size) ? v.is_string()
+        : (f->kind == Kind::Switch || f->kind == Kind::OnOff) ? v.is_boolean()
+        : f->kind == Kind::Int ? v.is_number_integer() &&
+                                     (!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t(INT64_MAX))
+                               : v.is_number() && std::isfinite(v.get<double>());
+    PMSDSEN_CHECK(type_ok, where, " has the wrong type or range: ", v.is_primitive() ? v.dump() : v.type_name(),
+                  " (expected ",
+                  f->kind == Kind::Int ? "a 64-bit integer"
+                  : f->kind == Kind::Number ? "a finite number"
                   : (f->kind == Kind::Switch || f->kind == Kind::OnOff) ? "true or false"
                                                                         : "a string",
                   ")");
     try {
       f->set(config, v);
+    } catch (const BadValue& e) {
+      PMSDSEN_FAIL(where, " ", e.why);
     } catch (const json::exception& e) {
-      PMSDSEN_FAIL(source, ": setting '", it.key(), "': ", e.what());
+      PMSDSEN_FAIL(where, ": ", json_error_text(e));
     }
   }
 }
@@ -238,6 +251,10 @@ TrainConfig config_from_json(const json& j, const std::string& source) {
   TrainConfig c;
   update_from_json(c, j, source);
   return c;
+}
+
+json parse_config_text(const std::string& text, const std::string& source) {
+  return parse_json(text, kConfigMaxNesting, str("train: config file '", source, "'"));
 }
 
 std::vector<cli::FlagSpec> train_flag_specs() {
@@ -259,7 +276,7 @@ std::vector<std::string> apply_flags(TrainConfig& config, const cli::Args& args)
     j[f.name] = parse_flag_value(f, args.get(f.name));
     given.push_back(f.name);
   }
-  update_from_json(config, j, "command line");
+  update_from_json(config, j, kCommandLine);
   return given;
 }
 
@@ -271,9 +288,14 @@ void resolve(TrainConfig& c) {
                 " needs --root DIR (the dataset folder); '--dataset synthetic' needs no download");
   PMSDSEN_CHECK(c.crop_width % 8 == 0 && c.crop_height % 8 == 0, "train: --crop ", c.crop_width, "x",
                 c.crop_height, ": width and height must be multiples of 8 (the network downsamples by 8)");
+  PMSDSEN_CHECK(c.crop_width <= kMaxSide && c.crop_height <= kMaxSide, "train: --crop ", c.crop_width, "x",
+                c.crop_height, ": at most ", kMaxSide, " a side");
   PMSDSEN_CHECK(c.synthetic_width % 8 == 0 && c.synthetic_height % 8 == 0 && c.synthetic_train > 0 &&
                     c.synthetic_val > 0,
                 "train: synthetic scenes must be multiples of 8 in size and at least one per split");
+  PMSDSEN_CHECK(c.synthetic_width <= kMaxSide && c.synthetic_height <= kMaxSide &&
+                    c.synthetic_train <= kMaxScenes && c.synthetic_val <= kMaxScenes,
+                "train: synthetic scenes are at most ", kMaxSide, " a side and ", kMaxScenes, " per split");
 
   const data::AugmentConfig preset = data::authors_augmentation(c.dataset, c.crop_width, c.crop_height);
   if (c.scale_range == "auto") {
@@ -289,11 +311,13 @@ void resolve(TrainConfig& c) {
   PMSDSEN_CHECK(c.jitter == "on" || c.jitter == "off", "train: --jitter '", c.jitter,
                 "': expected on, off or auto");
 
-  PMSDSEN_CHECK(c.batch > 0, "train: --batch ", c.batch, " must be positive");
+  PMSDSEN_CHECK(c.max_pixels > 0, "train: --max-pixels must be positive");
+  PMSDSEN_CHECK(c.batch > 0 && c.batch <= kMaxBatch, "train: --batch ", c.batch, ": expected 1 to ", kMaxBatch);
   PMSDSEN_CHECK(c.iters >= 0 && c.epochs >= 0 && (c.iters > 0 || c.epochs > 0),
                 "train: need --iters N or --epochs N (positive)");
   PMSDSEN_CHECK(std::isfinite(c.lr) && c.lr > 0, "train: --lr ", c.lr, " must be positive");
-  PMSDSEN_CHECK(c.poly_power >= 0 && c.warmup_iters >= 0, "train: negative --poly-power or --warmup-iters");
+  PMSDSEN_CHECK(std::isfinite(c.poly_power) && c.poly_power >= 0 && c.warmup_iters >= 0,
+                "train: negative --poly-power or --warmup-iters");
   PMSDSEN_CHECK(c.momentum >= 0 && c.momentum < 1 && c.weight_decay >= 0,
                 "train: --momentum must be in [0, 1) and --weight-decay non-negative");
   PMSDSEN_CHECK(c.loss == "ce" || c.loss == "ohem", "train: --loss '", c.loss, "': expected ce or ohem");
@@ -310,12 +334,13 @@ void resolve(TrainConfig& c) {
                 "': expected auto, cpu or cuda");
   if (c.workers == 0)
     c.workers = std::max<int64_t>(1, std::min<int64_t>(4, std::thread::hardware_concurrency()));
-  PMSDSEN_CHECK(c.workers > 0, "train: --workers must be positive");
+  PMSDSEN_CHECK(c.workers > 0 && c.workers <= kMaxWorkers, "train: --workers ", c.workers, ": expected 1 to ",
+                kMaxWorkers, " loader threads");
   PMSDSEN_CHECK(c.seed >= 0, "train: --seed must be non-negative");
   PMSDSEN_CHECK(!c.out.empty(), "train: --out must name a folder");
   PMSDSEN_CHECK(c.val_every >= -1, "train: --val-every N: N >= -1");
   if (c.val_scale == 0.0) c.val_scale = c.dataset == "cityscapes" ? 0.5 : 1.0;
-  PMSDSEN_CHECK(c.val_scale > 0, "train: --val-scale must be positive");
+  PMSDSEN_CHECK(c.val_scale > 0 && c.val_scale <= 8, "train: --val-scale must be in (0, 8]");
   PMSDSEN_CHECK(c.val_limit >= 0 && c.log_every > 0 && c.save_every >= 0 && c.stop_after >= 0,
                 "train: --val-limit, --save-every and --stop-after must be >= 0, --log-every > 0");
 }

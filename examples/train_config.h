@@ -10,9 +10,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/image.h"
 #include "examples/cli.h"
 
 namespace pmsdsen::train {
+
+// A config is one flat object; one more level lets a wrong-typed value ("crop": [512,
+// 256]) reach the check that names its key. Deeper JSON is refused when parsed.
+constexpr int kConfigMaxNesting = 2;
+
+// Bounds checked by resolve(), before anything is created or allocated.
+constexpr int64_t kMaxSide = 8192;      // --crop, --synthetic-size
+constexpr int64_t kMaxBatch = 1024;     // --batch
+constexpr int64_t kMaxWorkers = 64;     // --workers (loader threads)
+constexpr int64_t kMaxScenes = 100000;  // --synthetic-train, --synthetic-val
 
 struct TrainConfig {
   // data
@@ -24,6 +35,7 @@ struct TrainConfig {
   std::string jitter = "auto";       // on | off | auto (data::authors_augmentation)
   bool flip = true;
   bool skip_bad = false;
+  int64_t max_pixels = data::kDefaultMaxPixels;  // larger images are refused (data::DecodeLimits)
   int64_t synthetic_width = 512, synthetic_height = 256;  // the built-in scenes
   int64_t synthetic_train = 200, synthetic_val = 40;
 
@@ -62,6 +74,8 @@ struct TrainConfig {
 nlohmann::json to_json(const TrainConfig& config);
 void update_from_json(TrainConfig& config, const nlohmann::json& j, const std::string& source);
 TrainConfig config_from_json(const nlohmann::json& j, const std::string& source);
+// The text of a --config file as JSON (nesting limited; an error naming `source`).
+nlohmann::json parse_config_text(const std::string& text, const std::string& source);
 
 // The flags of `pmsdsen train` (every setting, plus --config and --resume), with the
 // defaults shown in --help.

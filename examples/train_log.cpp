@@ -1,7 +1,5 @@
 #include "examples/train_log.h"
 
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 
 #include "core/error.h"
@@ -26,27 +24,25 @@ std::vector<nlohmann::json> read_log(const std::string& path) {
 }
 
 RunLog::RunLog(std::string path, int64_t keep_up_to) : path_(std::move(path)) {
-  std::string kept;
   if (keep_up_to >= 0) {
     for (nlohmann::json& r : read_log(path_)) {
       if (!r["iter"].is_number_integer() || r["iter"].get<int64_t>() > keep_up_to) continue;
-      kept += r.dump() + "\n";
+      text_ += r.dump() + "\n";
       records_.push_back(std::move(r));
     }
   }
-  write_file_atomically(path_, kept);
-  file_ = std::fopen(path_.c_str(), "a");
-  PMSDSEN_CHECK(file_ != nullptr, "cannot open '", path_, "' for appending: ", std::strerror(errno));
-}
-
-RunLog::~RunLog() {
-  if (file_) std::fclose(file_);
+  write_file_atomically(path_, text_);
 }
 
 void RunLog::append(const nlohmann::json& record) {
-  const std::string line = record.dump() + "\n";
-  PMSDSEN_CHECK(std::fwrite(line.data(), 1, line.size(), file_) == line.size() && std::fflush(file_) == 0,
-                "error writing '", path_, "': ", std::strerror(errno));
+  const size_t before = text_.size();
+  text_ += record.dump() + "\n";
+  try {
+    write_file_atomically(path_, text_);
+  } catch (const Error&) {
+    text_.resize(before);  // the file still holds the records before this one
+    throw;
+  }
   records_.push_back(record);
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// log.jsonl: one JSON object per line, appended and flushed as the run goes:
+// log.jsonl: one JSON object per line, the whole file rewritten atomically with each new
+// record (a few megabytes at most), so that a full disk or a kill never leaves a torn line:
 //   {"kind": "train", "iter", "epoch", "loss", "lr", "images_per_s", "elapsed_s"}
 //     every --log-every iterations; "loss" is the mean total loss (sum of the three
 //     outputs' cross-entropies) over the iterations since the previous record;
@@ -7,7 +8,6 @@
 //     after each validation.
 // "iter" counts completed iterations (the record after the first update has iter 1).
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -21,9 +21,6 @@ class RunLog {
   // iterations <= keep_up_to are kept, later ones (which the resumed run repeats) and a
   // line torn by a kill are dropped, and the file is rewritten atomically first.
   RunLog(std::string path, int64_t keep_up_to);
-  ~RunLog();
-  RunLog(const RunLog&) = delete;
-  RunLog& operator=(const RunLog&) = delete;
 
   void append(const nlohmann::json& record);
   const std::vector<nlohmann::json>& records() const { return records_; }
@@ -31,7 +28,7 @@ class RunLog {
 
  private:
   std::string path_;
-  std::FILE* file_ = nullptr;
+  std::string text_;  // the file's contents
   std::vector<nlohmann::json> records_;
 };
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <set>
@@ -17,6 +18,7 @@
 #include "data/evaluate.h"
 #include "data/loader.h"
 #include "examples/clock.h"
+#include "examples/run_folder.h"
 #include "examples/train_curves.h"
 #include "examples/train_log.h"
 #include "examples/train_progress.h"
@@ -66,16 +68,6 @@ std::vector<std::pair<std::string, Tensor>> trainable_parameters(Module& model, 
   return out;
 }
 
-// Temporary files of atomic writes that a kill interrupted ("last.safetensors.tmp.<pid>"):
-// the files they were to replace are whole, the temporaries are garbage.
-void remove_stale_temporaries(const std::string& dir) {
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    for (const char* ours : {"last.safetensors", "best.safetensors", "curves.svg", "config.json", "log.jsonl"})
-      if (e.is_regular_file() && name.rfind(std::string(ours) + ".tmp.", 0) == 0) fs::remove(e.path());
-  }
-}
-
 class Trainer {
  public:
   Trainer(TrainConfig config, const std::optional<Checkpoint>& resume, const TrainHooks& hooks)
@@ -83,10 +75,9 @@ class Trainer {
     resolve(c_);
     device_ = parse_device(c_.device);
     require_device(device_, "train");
-    fs::create_directories(c_.out);
-    remove_stale_temporaries(c_.out);
-    last_path_ = (fs::path(c_.out) / "last.safetensors").string();
-    best_path_ = (fs::path(c_.out) / "best.safetensors").string();
+    folder_ = std::make_unique<RunFolder>(c_.out);
+    last_path_ = folder_->file("last.safetensors");
+    best_path_ = folder_->file("best.safetensors");
 
     train_set_ = open_dataset(c_, c_.train_split);
     val_set_ = open_dataset(c_, c_.val_split);
@@ -141,6 +132,7 @@ class Trainer {
     lc.seed = static_cast<uint64_t>(c_.seed);
     lc.shuffle = true;
     lc.drop_last = true;
+    lc.refill_skipped = true;  // --skip-bad keeps batches full: batch norm needs two images
     lc.augment = true;
     lc.augmentation.crop_width = c_.crop_width;
     lc.augmentation.crop_height = c_.crop_height;
@@ -150,6 +142,9 @@ class Trainer {
     lc.start_iteration = state_.iteration;
     loader_ = std::make_unique<data::Loader>(*train_set_, lc);
     batches_per_epoch_ = loader_->batches_per_epoch();
+    PMSDSEN_CHECK(c_.iters > 0 || c_.epochs <= std::numeric_limits<int64_t>::max() / batches_per_epoch_,
+                  "train: --epochs ", c_.epochs, " of ", batches_per_epoch_, " batches is more iterations than can "
+                  "be counted");
     total_ = c_.iters > 0 ? c_.iters : c_.epochs * batches_per_epoch_;
     PMSDSEN_CHECK(total_ > c_.warmup_iters, "train: ", total_, " iterations, not more than --warmup-iters ",
                   c_.warmup_iters);
@@ -158,8 +153,8 @@ class Trainer {
     schedule_ = PolySchedule{c_.lr, total_, c_.poly_power, c_.warmup_iters};
     val_every_ = c_.val_every == 0 ? batches_per_epoch_ : c_.val_every;  // -1: end only
 
-    write_file_atomically((fs::path(c_.out) / "config.json").string(), to_json(c_).dump(2) + "\n");
-    log_ = std::make_unique<RunLog>((fs::path(c_.out) / "log.jsonl").string(), resume ? state_.iteration : -1);
+    write_file_atomically(folder_->file("config.json"), to_json(c_).dump(2) + "\n");
+    log_ = std::make_unique<RunLog>(folder_->file("log.jsonl"), resume ? state_.iteration : -1);
     progress_ = std::make_unique<Progress>(Progress::stdout_is_terminal(), c_.log_every);
     resumed_ = resume.has_value();
   }
@@ -334,7 +329,7 @@ class Trainer {
     for (size_t k = 0; k < params_.size(); ++k) momentum.emplace_back(params_[k].first, sgd_->momentum_buffers()[k]);
     if (after_validation && new_best_) save_checkpoint(best_path_, *model_, momentum, state_);
     save_checkpoint(last_path_, *model_, momentum, state_);
-    write_curves((fs::path(c_.out) / "curves.svg").string(), log_->records(), total_,
+    write_curves(folder_->file("curves.svg"), log_->records(), total_,
                  str("PMSDSEN on ", c_.dataset, " (", c_.crop_width, "x", c_.crop_height, ", batch ", c_.batch, ", lr ",
                      fmt("%g", c_.lr), ")"));
     new_best_ = false;
@@ -360,6 +355,7 @@ class Trainer {
   TrainConfig c_;
   TrainHooks hooks_;
   Device device_;
+  std::unique_ptr<RunFolder> folder_;  // locked until the trainer is gone
   std::string last_path_, best_path_;
   std::unique_ptr<data::Dataset> train_set_, val_set_;
   std::unique_ptr<PMSDSEN> model_;

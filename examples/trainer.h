@@ -9,6 +9,9 @@
 //   best.safetensors   the state at the best validation mIoU
 //   log.jsonl          one record per logged iteration and per validation
 //   curves.svg         loss and validation mIoU against iteration
+//   .lock              flock'ed for the whole run (run_folder.h): one training per folder
+// Every file is replaced atomically (core/file_io.h); a write failure (a full disk) stops
+// the run with an error naming the file, the previous version of it intact.
 //
 // On the CPU a run stopped after k iterations and resumed produces bit-identical weights
 // to an uninterrupted one: batch i depends only on (seed, i), the momentum buffers and

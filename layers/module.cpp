@@ -1,18 +1,65 @@
 #include "layers/module.h"
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "autograd/grad_mode.h"
 
 namespace pmsdsen {
 
+namespace {
+
+// Lists up to kListAll entries in full (a class-count mismatch touches 18 tensors); longer
+// ones are grouped into at most kMaxLines lines.
+constexpr size_t kListAll = 24, kMaxLines = 12;
+
+// "a.b.weight: file [1] vs model []" -> "*.weight: file [1] vs model []": the key under
+// which a long list is counted.
+std::string group_key(const std::string& entry) {
+  const size_t colon = entry.find(": ");
+  const std::string name = entry.substr(0, colon);
+  const size_t dot = name.find_last_of('.');
+  const std::string last = dot == std::string::npos ? name : "*" + name.substr(dot);
+  return colon == std::string::npos ? last : last + entry.substr(colon);
+}
+
+// Entries sharing a key (e.g. the 279 num_batches_tracked of a
+// file saved with another dtype) counted on one line, with the first as an example.
+std::string list_lines(const std::vector<std::string>& entries) {
+  std::string s;
+  if (entries.size() <= kListAll) {
+    for (const std::string& e : entries) s += "\n  " + e;
+    return s;
+  }
+  std::vector<std::string> keys;
+  std::map<std::string, std::vector<const std::string*>> groups;
+  for (const std::string& e : entries) {
+    auto& g = groups[group_key(e)];
+    if (g.empty()) keys.push_back(group_key(e));
+    g.push_back(&e);
+  }
+  std::stable_sort(keys.begin(), keys.end(),
+                   [&](const std::string& a, const std::string& b) { return groups[a].size() > groups[b].size(); });
+  size_t shown = 0, lines = 0;
+  for (const std::string& k : keys) {
+    if (lines == kMaxLines) break;
+    const auto& g = groups[k];
+    s += g.size() == 1 ? "\n  " + *g[0] : str("\n  ", g.size(), " x ", k, " (e.g. ", *g[0], ")");
+    shown += g.size();
+    ++lines;
+  }
+  if (shown < entries.size()) s += str("\n  ... and ", entries.size() - shown, " more");
+  return s;
+}
+
+}  // namespace
+
 std::string LoadReport::summary() const {
   std::string s;
   auto list = [&](const char* what, const std::vector<std::string>& names) {
     if (names.empty()) return;
-    s += str(names.size(), " ", what, ":");
-    for (const std::string& n : names) s += "\n  " + n;
-    s += "\n";
+    s += str(names.size(), " ", what, ":", list_lines(names), "\n");
   };
   list("missing tensors", missing);
   list("unexpected tensors", unexpected);

@@ -18,7 +18,9 @@ struct LoadReport {
   std::vector<std::string> unexpected;  // in the file, unknown to the module
   std::vector<std::string> mismatched;  // "name: file [a, b] vs module [c, d]"
   bool ok() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
-  std::string summary() const;  // every problem, by name
+  // The problems by name; a long list in at most 12 lines, names that share their last
+  // component and their problem counted on one line ("279 x *.num_batches_tracked: ...").
+  std::string summary() const;
 };
 
 class Module {

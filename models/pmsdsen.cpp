@@ -72,7 +72,8 @@ void check_pmsdsen_input(const Tensor& x) {
 PMSDSEN::PMSDSEN(const PmsdsenConfig& config) : PMSDSEN(config, *std::make_unique<Generator>(0)) {}
 
 PMSDSEN::PMSDSEN(const PmsdsenConfig& config, Generator& gen) : config_(config) {
-  PMSDSEN_CHECK(config.classes > 0, "PMSDSEN: the number of classes must be positive, got ", config.classes);
+  PMSDSEN_CHECK(config.classes > 0 && config.classes <= kPmsdsenMaxClasses, "PMSDSEN: ", config.classes,
+                " classes; the number of classes must be in [1, ", kPmsdsenMaxClasses, "]");
   const int64_t c = kPmsdsenBaseWidth;
   const Activation act = config.act;
   // Registration order follows the released model (the fusion units first).

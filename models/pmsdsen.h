@@ -16,6 +16,10 @@ class Up;
 class DWFF;
 class MSSE;
 
+// Labels are 8-bit with 255 meaning "ignore" (data/), so no dataset has more classes;
+// a weights file asking for more is refused before anything is built.
+constexpr int64_t kPmsdsenMaxClasses = 255;
+
 struct PmsdsenConfig {
   int64_t classes = 19;
   Activation act = Activation::GELU;

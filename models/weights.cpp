@@ -1,19 +1,27 @@
 #include "models/weights.h"
 
+#include <cerrno>
 #include <cstdlib>
 #include <set>
 
 namespace pmsdsen {
 namespace {
 
+void check_classes(int64_t classes, const std::string& path, const char* source) {
+  PMSDSEN_CHECK(classes <= kPmsdsenMaxClasses, "'", path, "': ", source, " says ", classes,
+                " classes; PMSDSEN has at most ", kPmsdsenMaxClasses, " (labels are 8-bit, 255 = ignore)");
+}
+
 constexpr const char* kHeadWeight = "seg_head_x2.3.weight";
 constexpr const char* kPReLUSlope = "Stem_Conv.2.weight";
 
 int64_t parse_classes(const std::string& text, const std::string& path) {
   char* end = nullptr;
+  errno = 0;
   const long long v = std::strtoll(text.c_str(), &end, 10);
-  PMSDSEN_CHECK(!text.empty() && *end == '\0' && v > 0, "'", path, "': metadata classes='", text,
-                "' is not a positive integer");
+  PMSDSEN_CHECK(!text.empty() && *end == '\0' && errno == 0 && v > 0, "'", path, "': metadata classes='",
+                text.substr(0, 40), text.size() > 40 ? "...'" : "'", " is not a positive integer");
+  check_classes(v, path, "metadata classes");
   return v;
 }
 
@@ -27,6 +35,7 @@ PmsdsenConfig weights_config(const Safetensors& file, const std::string& path) {
     PMSDSEN_CHECK(h->second.dim() == 4 && h->second.size(0) > 0, "'", path, "': ", kHeadWeight, " has shape ",
                   shape_str(h->second.shape()), ", expected [classes, 16, 1, 1]");
     config.classes = h->second.size(0);
+    check_classes(config.classes, path, kHeadWeight);
   } else {
     PMSDSEN_FAIL("'", path, "' holds no PMSDSEN weights: no '", kHeadWeight,
                  "' tensor and no 'classes' metadata");
@@ -44,10 +53,10 @@ PmsdsenConfig weights_config(const Safetensors& file, const std::string& path) {
 }
 
 PmsdsenConfig config_for_weights(const Safetensors& file, const std::string& path, std::optional<int64_t> classes,
-                                 std::optional<Activation> act) {
+                                 std::optional<Activation> act, const std::string& classes_source) {
   const PmsdsenConfig config = weights_config(file, path);
   PMSDSEN_CHECK(!classes || *classes == config.classes, "'", path, "': weights are for ", config.classes,
-                " classes, --classes says ", *classes);
+                " classes, ", classes_source, " ", *classes);
   PMSDSEN_CHECK(!act || *act == config.act, "'", path, "': weights are for ", activation_name(config.act),
                 " activations, --act says ", activation_name(*act));
   return config;

@@ -29,7 +29,10 @@ TEST(CmdInfo, RejectsBadArguments) {
   EXPECT_OUTPUT_HAS(r, "unknown activation 'relu'");
   r = test::run_tool("info --classes 0");
   EXPECT_EQ(r.status, 1);
-  EXPECT_OUTPUT_HAS(r, "--classes must be positive");
+  EXPECT_OUTPUT_HAS(r, "info: --classes 0 is out of range: expected 1 to 255");
+  r = test::run_tool("info --classes 1000000");  // refused before a model is built
+  EXPECT_EQ(r.status, 1);
+  EXPECT_OUTPUT_HAS(r, "info: --classes 1000000 is out of range: expected 1 to 255");
   r = test::run_tool("info --widht 64");
   EXPECT_EQ(r.status, 1);
   EXPECT_OUTPUT_HAS(r, "unknown option --widht");

@@ -10,6 +10,7 @@
 #include "data/loader.h"
 #include "data/synthetic.h"
 #include "tests/test_data_util.h"
+#include "tests/test_limits.h"
 
 namespace pmsdsen::data {
 namespace {
@@ -133,6 +134,43 @@ TEST(DataLoader, SkipBadShrinksTheBatchAndCounts) {
   test::PatternDataset all_bad(4, 8, 8, {0, 1, 2, 3}, true);
   Loader doomed(all_bad, small_config(2, 1, 1));
   test::expect_error_naming([&] { doomed.next(); }, {"every sample", "bad_"});
+}
+
+TEST(DataLoader, SkipBadRefillsTrainingBatchesFromTheFollowingSamples) {
+  test::PatternDataset ds(6, 16, 16, {1}, /*skip_bad=*/true);
+  LoaderConfig c = small_config(2, 1, 1);
+  c.shuffle = false;
+  c.refill_skipped = true;
+  Loader loader(ds, c);
+  const Batch b0 = loader.build_batch(0);
+  EXPECT_EQ(b0.indices, (std::vector<int64_t>{0, 2}));  // 1 is bad: 2, the next, takes its place
+  EXPECT_EQ(b0.images.size(0), 2);
+  ASSERT_EQ(b0.skipped.size(), 1u);
+  EXPECT_NE(b0.skipped[0].find("bad_1.png"), std::string::npos);
+  // A function of (seed, iteration) alone, whatever the workers: the same batch again,
+  // and 2's refill draw differs from its own batch's.
+  EXPECT_TRUE(same_batch(b0, loader.build_batch(0)));
+  const Batch b1 = loader.build_batch(1);
+  EXPECT_EQ(b1.indices, (std::vector<int64_t>{2, 3}));
+  const std::vector<float> v0 = b0.images.to_vector<float>(), v1 = b1.images.to_vector<float>();
+  const size_t one = v0.size() / 2;
+  EXPECT_NE(std::vector<float>(v0.begin() + one, v0.end()), std::vector<float>(v1.begin(), v1.begin() + one));
+  // Not enough good samples in the epoch: the batch is as full as it can be.
+  test::PatternDataset mostly_bad(4, 8, 8, {0, 1, 2}, true);
+  LoaderConfig cb = small_config(2, 1, 1);
+  cb.shuffle = false;
+  cb.refill_skipped = true;
+  Loader sparse(mostly_bad, cb);
+  EXPECT_EQ(sparse.build_batch(0).indices, (std::vector<int64_t>{3}));
+}
+
+TEST(DataLoader, WorkersTheSystemCannotStartAreAnErrorNotAnAbort) {
+  test::PatternDataset ds(8, 16, 16);
+  LoaderConfig c = small_config(2, 100000, 1);
+  const std::string err = test::error_with_address_space_limit(256 << 20, [&] { Loader loader(ds, c); });
+  EXPECT_NE(err.find("loader: could start only "), std::string::npos) << err;
+  EXPECT_NE(err.find(" of 100000 worker threads"), std::string::npos) << err;
+  EXPECT_NE(err.find("use fewer workers"), std::string::npos) << err;
 }
 
 TEST(DataLoader, TheQueueIsBounded) {

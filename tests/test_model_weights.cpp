@@ -142,3 +142,23 @@ TEST(ModelWeights, FixtureStateDictLoads) {
   EXPECT_EQ(net.state_dict().at("layer1.0.LDI.conv.0.compress.1.running_var").to_vector<float>(),
             fx.tensors.at("layer1.0.LDI.conv.0.compress.1.running_var").to_vector<float>());
 }
+
+TEST(ModelWeights, AMismatchOfEveryBatchNormCounterIsSummarisedNotListed) {
+  PMSDSEN net;
+  auto sd = net.state_dict();
+  int64_t counters = 0;
+  for (auto& [name, t] : sd)
+    if (name.size() > 20 && name.compare(name.size() - 20, 20, ".num_batches_tracked") == 0) {
+      t = Tensor::zeros({1}, DType::I64);  // [1] where the model holds a scalar
+      ++counters;
+    }
+  ASSERT_GT(counters, 100);
+  const std::string path = temp_path("counters.safetensors");
+  save_safetensors(path, sd, {{"classes", "19"}, {"act", "gelu"}});
+  PMSDSEN target;
+  const std::string m = test::error_of([&] { load_weights(target, path); });
+  expect_contains(m, str(counters, " tensors with the wrong shape:\n  ", counters,
+                         " x *.num_batches_tracked: file [1] vs model [] (e.g. "));
+  EXPECT_LE(std::count(m.begin(), m.end(), '\n'), 4) << m;
+  std::remove(path.c_str());
+}

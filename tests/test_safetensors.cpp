@@ -140,3 +140,45 @@ TEST(Safetensors, AtomicWriteReplacesWholeFile) {
   EXPECT_EQ(st.tensors.at("w").to_vector<float>(), (std::vector<float>{2, 2, 2}));
   EXPECT_THROW(save_safetensors((dir.path / "no_such_dir" / "x.safetensors").string(), {}), Error);
 }
+
+TEST(Safetensors, MetadataValuesMustBeStringsAndNestingIsLimited) {
+  TempDir dir;
+  const fs::path file = dir.path / "meta.safetensors";
+  // 100,000 nested arrays (200 KB): refused by the parser's nesting limit, no recursion.
+  const std::string deep = "{\"__metadata__\":{\"a\":" + std::string(100000, '[') + std::string(100000, ']') + "}}";
+  write(file, make_file(deep, ""));
+  std::string err = load_error(file);
+  EXPECT_NE(err.find("nested more than 3 deep"), std::string::npos) << err.substr(0, 300);
+  EXPECT_NE(err.find("meta.safetensors"), std::string::npos) << err.substr(0, 300);
+
+  for (const std::string value : {"5", "{}", "[\"x\"]", "null", "true"}) {
+    write(file, make_file("{\"__metadata__\":{\"classes\":" + value + "}}", ""));
+    err = load_error(file);
+    EXPECT_NE(err.find("__metadata__ value of 'classes' is a"), std::string::npos) << value << ": " << err;
+    EXPECT_NE(err.find("must be strings"), std::string::npos) << err;
+  }
+  write(file, make_file(R"({"__metadata__":{"classes":"19"}})", ""));
+  EXPECT_EQ(load_error(file), "");
+}
+
+TEST(Safetensors, OverlappingTensorsAndHugeHeadersAreRefused) {
+  TempDir dir;
+  const fs::path file = dir.path / "overlap.safetensors";
+  // Two entries over the same 16 bytes: the file would turn 16 bytes into 32 (or, with
+  // thousands of entries, gigabytes).
+  write(file, make_file(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+                        R"("b":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})",
+                        std::string(16, '\0')));
+  EXPECT_NE(load_error(file).find("overlap"), std::string::npos) << load_error(file);
+
+  std::string big = "{\"__metadata__\":{\"x\":\"" + std::string(17 << 20, 'a') + "\"}}";
+  write(file, make_file(big, ""));
+  EXPECT_NE(load_error(file).find("more than the 16777216 this reader accepts"), std::string::npos)
+      << load_error(file).substr(0, 300);
+}
+
+TEST(Safetensors, AFolderIsRefusedNamingIt) {
+  TempDir dir;
+  const std::string err = load_error(dir.path);
+  EXPECT_NE(err.find("'" + dir.path.string() + "': is a directory"), std::string::npos) << err;
+}

@@ -3,13 +3,18 @@
 # what is missing. The CUDA toolkit (nvcc, cuBLAS, cuDNN) is expected under /usr/local/cuda.
 #   tools/setup.sh           build and test dependencies
 #   tools/setup.sh --torch   also Debian's PyTorch, for tools/*.py (fixtures, baselines)
+#   tools/setup.sh --fuzz    also clang 14 with libFuzzer and its OpenMP, for tools/fuzz.sh
 set -euo pipefail
 
-packages=(cmake g++ make libgtest-dev libbenchmark-dev nlohmann-json3-dev libstb-dev)
-if [[ "${1:-}" == "--torch" ]]; then
-  # OpenBLAS: without it Debian's PyTorch falls back to the reference BLAS, several times slower.
-  packages+=(python3-torch python3-numpy libopenblas0-pthread)
-fi
+packages=(cmake g++ make libgtest-dev libbenchmark-dev nlohmann-json3-dev libstb-dev libjpeg62-turbo-dev)
+for option in "$@"; do
+  case "$option" in
+    # OpenBLAS: without it Debian's PyTorch falls back to the reference BLAS, several times slower.
+    --torch) packages+=(python3-torch python3-numpy libopenblas0-pthread) ;;
+    --fuzz) packages+=(clang-14 libclang-rt-14-dev libomp-14-dev) ;;
+    *) echo "setup.sh: unknown option $option" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
