@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "core/tensor.h"
 #include "cuda/launch.cuh"
 #include "cuda/reduce.cuh"
 #include "tests/test_emu_util.h"
@@ -318,6 +319,18 @@ TEST(EmuKernels, AtomicsCountEveryThreadAcrossBlocks) {
   EXPECT_EQ(f.host()[0], 0.5f * 300 * 128);  // exact: every partial sum is a multiple of 0.5 below 2^24
   EXPECT_EQ(mx.host()[0], 300 * 128 - 1);
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+// The caching allocator rounds a 10-float tensor up to a 512-byte block: the rest of the
+// block is unaddressable, so a kernel writing one float too many stops there.
+TEST(EmuKernels, CachingAllocatorSlackIsUnaddressable) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  Tensor t = Tensor::empty({10}, DType::F32, Device::cuda());
+  PMSDSEN_LAUNCH(write_kernel, 1, 32, 0)(t.data<float>(), 10);  // in bounds: fine
+  EXPECT_EQ(t.cpu().to_vector<float>()[9], 9.f);
+  EXPECT_DEATH(PMSDSEN_LAUNCH(write_kernel, 1, 32, 0)(t.data<float>(), 11), "AddressSanitizer: use-after-poison");
+}
+#endif
 
 TEST(EmuKernels, HostCodeTouchingDeviceMemoryDiesWithAMessage) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process: the worker threads do not survive fork
