@@ -110,7 +110,7 @@ const std::vector<Field>& fields() {
     f.push_back(field("init", "FILE", "initial weights (a weights file or a checkpoint; stage 2 starts "
                       "from stage 1's best.safetensors)", Kind::Text, &C::init));
     f.push_back(field("activation", "gelu|prelu", "the network's activation", Kind::Text, &C::activation));
-    f.push_back(field("device", "auto|cpu|cuda", "where to train (auto: cuda when a GPU is present)",
+    f.push_back(field("device", "auto|cpu|cuda", "where to train (auto: cuda when a GPU is present, else cpu)",
                       Kind::Text, &C::device));
     f.push_back(field("workers", "N", "loader threads (0: min(4, cores))", Kind::Int, &C::workers));
     f.push_back(field("seed", "N", "seed of the initial weights, sample order and augmentation",
@@ -329,9 +329,11 @@ void resolve(TrainConfig& c) {
   PMSDSEN_CHECK(c.class_weights != "authors" || c.dataset != "synthetic",
                 "train: the authors have no class weights for the synthetic scenes");
 
-  if (c.device == "auto") c.device = cuda_available() ? "cuda" : "cpu";
-  PMSDSEN_CHECK(c.device == "cpu" || c.device == "cuda", "train: --device '", c.device,
-                "': expected auto, cpu or cuda");
+  try {
+    c.device = parse_device(c.device).str();  // config.json records where the run went
+  } catch (const Error& e) {
+    PMSDSEN_FAIL("train: --device: ", e.what());
+  }
   if (c.workers == 0)
     c.workers = std::max<int64_t>(1, std::min<int64_t>(4, std::thread::hardware_concurrency()));
   PMSDSEN_CHECK(c.workers > 0 && c.workers <= kMaxWorkers, "train: --workers ", c.workers, ": expected 1 to ",

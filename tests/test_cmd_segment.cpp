@@ -76,7 +76,7 @@ TEST(CmdSegment, OutputsHaveTheInputSizeAndPaletteColours) {
     const data::Image image = make_image(h, w);
     data::write_png(in, image);
     const std::string weights = calibrated_weights(image);
-    auto r = test::run_tool("segment --weights " + weights + " --image " + in + " --output " + pred +
+    auto r = test::run_tool("segment --device cpu --weights " + weights + " --image " + in + " --output " + pred +
                             " --overlay " + over + " --ids " + ids + " --scale " + std::to_string(scale));
     ASSERT_EQ(r.status, 0) << r.output;
     const data::Image p = data::read_image(pred), o = data::read_image(over);
