@@ -110,10 +110,7 @@ int run_demo(const std::vector<std::string>& argv) {
   PMSDSEN& model = *net;
   model.to(device);
   model.eval();
-  const Tensor image = data::image_tensor(scene.image).to(device);
-  const Tensor labels = data::predict_labels(image, train::make_predictor(model), 1.0, scene.image.height,
-                                             scene.image.width);
-  const data::LabelMap pred = data::label_map_from_tensor(labels);
+  const data::LabelMap pred = data::label_map_from_tensor(Predictor(model).class_ids(data::image_tensor(scene.image)));
   int64_t right = 0, counted = 0;
   for (size_t i = 0; i < pred.ids.size(); ++i) {
     if (scene.label.ids[i] == data::kIgnoreLabel) continue;

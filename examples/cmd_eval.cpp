@@ -14,7 +14,6 @@
 #include "examples/train_checkpoint.h"
 #include "examples/train_config.h"
 #include "examples/train_progress.h"
-#include "examples/train_setup.h"
 #include "models/weights.h"
 
 namespace pmsdsen::cli {
@@ -57,7 +56,6 @@ int run_eval(const std::vector<std::string>& argv) {
   data::EvalOptions eo;
   eo.scale = args.get("scale") == "auto" ? (dataset_name == "cityscapes" ? 0.5 : 1.0) : args.get_double("scale");
   PMSDSEN_CHECK(eo.scale > 0 && eo.scale <= 8, "eval: --scale must be in (0, 8], got ", eo.scale);
-  eo.device = device;
   eo.workers = static_cast<int>(args.get_int("workers", 1, train::kMaxWorkers));
   eo.limit = args.get_int("limit", 0, INT64_MAX);
   if (args.has("json")) check_writable(args.get("json"), "--json");  // before the evaluation, not after
@@ -86,7 +84,7 @@ int run_eval(const std::vector<std::string>& argv) {
     std::printf("\r\033[Kevaluating %lld/%lld", static_cast<long long>(done), static_cast<long long>(total));
     std::fflush(stdout);
   };
-  const data::EvalResult result = data::evaluate(*dataset, train::make_predictor(model), eo);
+  const data::EvalResult result = data::evaluate(*dataset, Predictor(model), eo);
   if (tty) std::printf("\r\033[K");
   std::cout << data::format_iou_table(result);
   if (!result.skipped.empty()) {

@@ -94,7 +94,7 @@ int run_segment(const std::vector<std::string>& argv) {
   model->eval();
 
   const auto start = std::chrono::steady_clock::now();
-  const Tensor ids = predict_classes(*model, data::image_tensor(image), scale);
+  const Tensor ids = Predictor(*model).class_ids(data::image_tensor(image), scale);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   const data::LabelMap label = data::label_map_from_tensor(ids);

@@ -28,6 +28,7 @@
 #include "layers/batchnorm.h"
 #include "models/loss.h"
 #include "models/pmsdsen.h"
+#include "models/predict.h"
 #include "models/weights.h"
 
 namespace pmsdsen::train {
@@ -283,7 +284,6 @@ class Trainer {
     model_->eval();
     data::EvalOptions o;
     o.scale = c_.val_scale;
-    o.device = device_;
     o.workers = static_cast<int>(c_.workers);
     o.limit = c_.val_limit;
     o.progress = [this](int64_t done, int64_t total) {
@@ -293,7 +293,7 @@ class Trainer {
     const double t0 = now_s();
     data::EvalResult result;
     try {
-      result = data::evaluate(*val_set_, make_predictor(*model_), o);
+      result = data::evaluate(*val_set_, Predictor(*model_), o);
     } catch (...) {
       model_->train();
       throw;

@@ -86,8 +86,9 @@ TEST(DeviceRule, BadDeviceIsNamedByEveryCommand) {
 
 // The benchmarks' defaults: tests/test_bench_device.cpp.
 
-// segment, forward and info (with --time) say where they ran: auto, with and without the GPU.
-TEST(DeviceRule, SegmentForwardInfoRunWhereAutoSays) {
+// segment, forward, info (with --time) and eval say where they ran: auto, with and without
+// the GPU.
+TEST(DeviceRule, SegmentForwardInfoEvalRunWhereAutoSays) {
   const std::string image = test::temp_file("device_in.png");
   data::write_png(image, data::Image(20, 28, 90));
   const std::string input = test::temp_file("device_input.safetensors");
@@ -108,6 +109,10 @@ TEST(DeviceRule, SegmentForwardInfoRunWhereAutoSays) {
     r = test::run_tool("info --height 16 --width 24 --time 1", env);
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_OUTPUT_HAS(r, "forward (evaluation, no gradients) on " + expected);
+    r = test::run_tool("eval --weights " + weights_file() + " --dataset synthetic --synthetic-size 32x16 "
+                       "--synthetic-val 1", env);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_OUTPUT_HAS(r, "1 images of synthetic val at scale 1 on " + expected + "\n");
   }
 }
 
