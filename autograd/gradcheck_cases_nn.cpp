@@ -1,7 +1,11 @@
 // Gradient-check cases of normalisation, activations, pooling, resizing and losses: every
 // configuration PMSDSEN uses, on small odd sizes with batch > 1.
 #include "autograd/gradcheck_suite.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_activation.h"
+#include "autograd/ops_loss.h"
+#include "autograd/ops_norm.h"
+#include "autograd/ops_pool.h"
+#include "autograd/ops_resize.h"
 
 namespace pmsdsen::autograd {
 

@@ -8,7 +8,7 @@
 #include <functional>
 
 #include "autograd/engine.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_activation.h"
 #include "core/cpu/vec_math.h"
 #include "core/safetensors.h"
 #include "tests/test_op_fixtures.h"

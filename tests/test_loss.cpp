@@ -8,7 +8,8 @@
 #include <cmath>
 
 #include "autograd/engine.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_argmax.h"
+#include "autograd/ops_loss.h"
 #include "core/safetensors.h"
 #include "tests/test_op_fixtures.h"
 #include "tests/test_util.h"

@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "autograd/engine.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_norm.h"
 #include "core/parallel.h"
 #include "core/safetensors.h"
 #include "tests/test_op_fixtures.h"

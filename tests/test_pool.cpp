@@ -9,7 +9,7 @@
 #include <numeric>
 
 #include "autograd/engine.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_pool.h"
 #include "core/safetensors.h"
 #include "tests/test_op_fixtures.h"
 #include "tests/test_util.h"

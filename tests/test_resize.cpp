@@ -10,7 +10,7 @@
 #include <numeric>
 
 #include "autograd/engine.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_resize.h"
 #include "core/safetensors.h"
 #include "tests/test_op_fixtures.h"
 #include "tests/test_util.h"
