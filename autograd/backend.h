@@ -193,11 +193,26 @@ decltype(auto) on_backend(const Tensor& t, const char* op, F&& f) {
   return f(CpuBackend<float>{});
 }
 
+// For float32 code (the benchmarks): f(CpuBackend<float>{}) or f(CudaBackend{}).
+template <class F>
+decltype(auto) on_backend_f32(const Tensor& t, const char* op, F&& f) {
+  if (t.dtype() != DType::F32) PMSDSEN_FAIL(op, ": expected a float32 tensor, got ", t.str());
+  if (t.is_cuda()) {
+#ifdef PMSDSEN_WITH_CUDA
+    return f(CudaBackend{});
+#else
+    no_cuda_backend(op);
+#endif
+  }
+  return f(CpuBackend<float>{});
+}
+
 // f(CpuDevice{}) or f(CudaDevice{}), by t's device only.
 template <class F>
 decltype(auto) on_device(const Tensor& t, const char* op, F&& f) {
   if (t.is_cuda()) {
 #ifdef PMSDSEN_WITH_CUDA
+    (void)op;
     return f(CudaDevice{});
 #else
     no_cuda_backend(op);

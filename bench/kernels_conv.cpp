@@ -6,11 +6,6 @@
 #include "bench/cudnn_baselines.h"
 #include "bench/family_util.h"
 #include "bench/net_shapes.h"
-#include "core/cpu/conv.h"
-
-#ifdef PMSDSEN_WITH_CUDA
-#include "cuda/conv.h"
-#endif
 
 namespace pmsdsen::bench {
 namespace {
@@ -75,33 +70,17 @@ std::string detail(const ConvCase& c, bool with_bias) {
 // The convolution's own kernels (in library terms) on raw pointers, on either backend.
 void conv_forward(const ConvShape& s, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) {
   const float* bias = b.defined() ? f32(b) : nullptr;
-  if (x.is_cuda()) {
-    PMSDSEN_BENCH_CUDA(cuda::conv2d_forward(s, f32(x), f32(w), bias, f32(y)));
-  } else {
-    cpu::conv2d_forward<float>(s, f32(x), f32(w), bias, f32(y));
-  }
+  on_f32(x, [&](auto k) { decltype(k)::conv2d_forward(s, f32(x), f32(w), bias, f32(y)); });
 }
 void conv_input_grad(const ConvShape& s, const Tensor& gy, const Tensor& w, const Tensor& gx) {
-  if (gy.is_cuda()) {
-    PMSDSEN_BENCH_CUDA(cuda::conv2d_backward_input(s, f32(gy), f32(w), f32(gx)));
-  } else {
-    cpu::conv2d_backward_input<float>(s, f32(gy), f32(w), f32(gx));
-  }
+  on_f32(gy, [&](auto k) { decltype(k)::conv2d_backward_input(s, f32(gy), f32(w), f32(gx)); });
 }
 void conv_weight_grad(const ConvShape& s, const Tensor& gy, const Tensor& x, const Tensor& gw) {
-  if (gy.is_cuda()) {
-    PMSDSEN_BENCH_CUDA(cuda::conv2d_backward_weight(s, f32(gy), f32(x), f32(gw)));
-  } else {
-    cpu::conv2d_backward_weight<float>(s, f32(gy), f32(x), f32(gw));
-  }
+  on_f32(gy, [&](auto k) { decltype(k)::conv2d_backward_weight(s, f32(gy), f32(x), f32(gw)); });
 }
 void add_bias(const Tensor& y, const Tensor& b) {
   const int64_t n = y.size(0), c = y.size(1), plane = y.size(2) * y.size(3);
-  if (y.is_cuda()) {
-    PMSDSEN_BENCH_CUDA(cuda::conv_add_bias(f32(y), f32(b), n, c, plane));
-  } else {
-    cpu::conv_add_bias<float>(f32(y), f32(b), n, c, plane);
-  }
+  on_f32(y, [&](auto k) { decltype(k)::conv_add_bias(f32(y), f32(b), n, c, plane); });
 }
 
 void add_conv(const ConvCase& c, std::vector<KernelBench>& out) {

@@ -7,14 +7,7 @@
 
 #include "bench/family_util.h"
 #include "bench/net_shapes.h"
-#include "core/cpu/loss.h"
-#include "core/cpu/optim.h"
 #include "models/pmsdsen.h"
-
-#ifdef PMSDSEN_WITH_CUDA
-#include "cuda/loss.h"
-#include "cuda/optim.h"
-#endif
 
 namespace pmsdsen::bench {
 namespace {
@@ -37,36 +30,21 @@ void ce_forward(const Tensors& t) {
   const Tensor& x = t[kLogits];
   const int64_t N = x.size(0), K = x.size(1), S = x.size(2) * x.size(3);
   const int64_t* target = t[kTarget].data<int64_t>();
-  if (x.is_cuda()) {
-    PMSDSEN_BENCH_CUDA({
-      cuda::cross_entropy_pixels(f32(x), target, N, K, S, kIgnore, f32(t[kLse]), f32(t[kNll]), nullptr);
-      cuda::cross_entropy_select(target, f32(t[kNll]), nullptr, nullptr, N * S, K, kIgnore, false, nullptr,
-                                 f32(t[kCoef]), f32(t[kLoss]), f32(t[kDen]), t[kBad].data<int64_t>());
-    });
-  } else {
-    const int64_t bad =
-        cpu::cross_entropy_pixels<float>(f32(x), target, N, K, S, kIgnore, f32(t[kLse]), f32(t[kNll]), nullptr);
-    PMSDSEN_CHECK(bad == 0, "bench cross_entropy: ", bad, " bad targets");
-    double num = 0.0, den = 0.0;
-    cpu::cross_entropy_select<float>(target, f32(t[kNll]), nullptr, nullptr, N * S, K, kIgnore, false, 0.0f,
-                                     f32(t[kCoef]), &num, &den);
-    f32(t[kLoss])[0] = static_cast<float>(den > 0 ? num / den : 0.0);
-    f32(t[kDen])[0] = static_cast<float>(den);
-  }
+  on_f32(x, [&](auto b) {
+    using B = decltype(b);
+    B::cross_entropy_pixels(f32(x), target, N, K, S, kIgnore, f32(t[kLse]), f32(t[kNll]), nullptr);
+    B::cross_entropy_select(target, f32(t[kNll]), nullptr, nullptr, N * S, K, kIgnore, false, nullptr, f32(t[kCoef]),
+                            f32(t[kLoss]), f32(t[kDen]), t[kBad].data<int64_t>());
+  });
 }
 
 void ce_backward(const Tensors& t) {
   const Tensor& x = t[kLogits];
   const int64_t N = x.size(0), K = x.size(1), S = x.size(2) * x.size(3);
-  const int64_t* target = t[kTarget].data<int64_t>();
-  if (x.is_cuda()) {
-    PMSDSEN_BENCH_CUDA(cuda::cross_entropy_backward(f32(x), target, f32(t[kLse]), f32(t[kCoef]), f32(t[kGradLoss]),
-                                                    f32(t[kDen]), f32(t[kGx]), N, K, S));
-  } else {
-    const float den = f32(t[kDen])[0];
-    const float scale = den > 0 ? f32(t[kGradLoss])[0] / den : 0.0f;
-    cpu::cross_entropy_backward<float>(f32(x), target, f32(t[kLse]), f32(t[kCoef]), scale, f32(t[kGx]), N, K, S);
-  }
+  on_f32(x, [&](auto b) {
+    decltype(b)::cross_entropy_backward(f32(x), t[kTarget].data<int64_t>(), f32(t[kLse]), f32(t[kCoef]),
+                                        f32(t[kGradLoss]), f32(t[kDen]), f32(t[kGx]), N, K, S);
+  });
 }
 
 void cross_entropy(const NetConfig& config, std::vector<KernelBench>& out) {
@@ -126,48 +104,30 @@ const std::vector<Shape>& parameter_shapes() {
 
 constexpr double kLr = 1e-3, kMomentum = 0.9, kWeightDecay = 1e-4;
 
+// One optimiser per set: as in training, each sees the same tensors every step, so the
+// fused CUDA kernel's table is uploaded once per set and then reused.
+template <class B>
+RunFn sgd_sets(const SharedBuffers& buffers) {
+  struct Set {
+    std::vector<typename B::SgdSlot> slots;
+    std::shared_ptr<typename B::SgdRunner> runner = std::make_shared<typename B::SgdRunner>();
+  };
+  const int64_t sets = buffers->sets();
+  auto st = std::make_shared<std::vector<Set>>(static_cast<size_t>(sets));
+  for (int64_t s = 0; s < sets; ++s) {
+    const Tensors& t = buffers->set(s);
+    for (size_t i = 0; i + 2 < t.size(); i += 3)
+      (*st)[s].slots.push_back(B::sgd_slot(f32(t[i]), f32(t[i + 1]), f32(t[i + 2]), t[i].numel(), false));
+  }
+  return [buffers, st, sets](int64_t set) {
+    Set& s = (*st)[static_cast<size_t>(set % sets)];
+    s.runner->step(s.slots, kLr, kMomentum, kWeightDecay);
+  };
+}
+
 std::function<RunFn(const SharedBuffers&)> sgd_runner() {
   return [](const SharedBuffers& buffers) -> RunFn {
-    const int64_t sets = buffers->sets();
-    const bool cuda = buffers->set(0)[0].is_cuda();
-    // One optimiser per set: as in training, each sees the same tensors every step, so
-    // the fused kernel's table is uploaded once per set and then reused.
-    struct State {
-      std::vector<std::vector<cpu::SgdSlot<float>>> cpu_slots;
-#ifdef PMSDSEN_WITH_CUDA
-      std::vector<std::vector<cuda::SgdSlot>> gpu_slots;
-      std::vector<std::unique_ptr<cuda::FusedSgd>> fused;
-#endif
-    };
-    auto st = std::make_shared<State>();
-    for (int64_t s = 0; s < sets; ++s) {
-      const Tensors& t = buffers->set(s);
-      std::vector<cpu::SgdSlot<float>> cs;
-#ifdef PMSDSEN_WITH_CUDA
-      std::vector<cuda::SgdSlot> gs;
-#endif
-      for (size_t i = 0; i + 2 < t.size(); i += 3) {
-        if (cuda) {
-          PMSDSEN_BENCH_CUDA(gs.push_back({f32(t[i]), f32(t[i + 1]), f32(t[i + 2]), t[i].numel(), 0}));
-        } else {
-          cs.push_back({f32(t[i]), f32(t[i + 1]), f32(t[i + 2]), t[i].numel(), false});
-        }
-      }
-      st->cpu_slots.push_back(std::move(cs));
-#ifdef PMSDSEN_WITH_CUDA
-      st->gpu_slots.push_back(std::move(gs));
-      st->fused.push_back(cuda ? std::make_unique<cuda::FusedSgd>() : nullptr);
-#endif
-    }
-    return [buffers, st, sets, cuda](int64_t set) {
-      const size_t s = static_cast<size_t>(set % sets);
-      if (cuda) {
-        PMSDSEN_BENCH_CUDA(st->fused[s]->step(st->gpu_slots[s], kLr, kMomentum, kWeightDecay));
-      } else {
-        const auto& slots = st->cpu_slots[s];
-        cpu::sgd_step<float>(slots.data(), static_cast<int64_t>(slots.size()), kLr, kMomentum, kWeightDecay);
-      }
-    };
+    return on_f32(buffers->set(0)[0], [&](auto b) { return sgd_sets<decltype(b)>(buffers); });
   };
 }
 

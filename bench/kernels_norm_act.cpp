@@ -6,13 +6,6 @@
 #include "bench/cudnn_baselines.h"
 #include "bench/family_util.h"
 #include "bench/net_shapes.h"
-#include "core/cpu/activation.h"
-#include "core/cpu/norm.h"
-
-#ifdef PMSDSEN_WITH_CUDA
-#include "cuda/activation.h"
-#include "cuda/norm.h"
-#endif
 
 namespace pmsdsen::bench {
 namespace {
@@ -40,13 +33,7 @@ void bn_train_stats(const Tensor& x, const Tensor& w, const Tensor& b, const Ten
   const int64_t N = x.size(0), C = x.size(1), S = x.size(2) * x.size(3);
   float* prm = rm.defined() ? f32(rm) : nullptr;
   float* prv = rv.defined() ? f32(rv) : nullptr;
-  if (x.is_cuda()) {
-    PMSDSEN_BENCH_CUDA(cuda::batch_norm_train_stats(f32(x), N, C, S, f32(w), f32(b), prm, prv, kMomentum, kEps,
-                                                    f32(mean), f32(invstd), f32(scale), f32(shift)));
-  } else {
-    cpu::batch_norm_train_stats<float>(f32(x), N, C, S, f32(w), f32(b), prm, prv, kMomentum, kEps, f32(mean),
-                                       f32(invstd), f32(scale), f32(shift));
-  }
+  on_f32(x, [&](auto k) { decltype(k)::batch_norm_train_stats(f32(x), N, C, S, f32(w), f32(b), prm, prv, kMomentum, kEps, f32(mean), f32(invstd), f32(scale), f32(shift)); });
 }
 
 void add_batch_norm(const Map& m, std::vector<KernelBench>& out) {
@@ -70,11 +57,7 @@ void add_batch_norm(const Map& m, std::vector<KernelBench>& out) {
     b.ours = per_set([](const Tensors& t) {
       bn_train_stats(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8]);
       const int64_t N = t[0].size(0), C = t[0].size(1), S = t[0].size(2) * t[0].size(3);
-      if (t[0].is_cuda()) {
-        PMSDSEN_BENCH_CUDA(cuda::batch_norm_apply(f32(t[0]), f32(t[7]), f32(t[8]), f32(t[9]), N, C, S));
-      } else {
-        cpu::batch_norm_apply<float>(f32(t[0]), f32(t[7]), f32(t[8]), f32(t[9]), N, C, S);
-      }
+      on_f32(t[0], [&](auto k) { decltype(k)::batch_norm_apply(f32(t[0]), f32(t[7]), f32(t[8]), f32(t[9]), N, C, S); });
     });
 #ifdef PMSDSEN_WITH_CUDNN
     b.baseline = [](const SharedBuffers& buf) {
@@ -100,13 +83,7 @@ void add_batch_norm(const Map& m, std::vector<KernelBench>& out) {
     b.outputs = {5, 6, 7};
     b.ours = per_set([](const Tensors& t) {
       const int64_t N = t[0].size(0), C = t[0].size(1), S = t[0].size(2) * t[0].size(3);
-      if (t[0].is_cuda()) {
-        PMSDSEN_BENCH_CUDA(cuda::batch_norm_backward(f32(t[1]), f32(t[0]), f32(t[2]), f32(t[3]), f32(t[4]), N, C,
-                                                     S, true, f32(t[5]), f32(t[6]), f32(t[7])));
-      } else {
-        cpu::batch_norm_backward<float>(f32(t[1]), f32(t[0]), f32(t[2]), f32(t[3]), f32(t[4]), N, C, S, true,
-                                        f32(t[5]), f32(t[6]), f32(t[7]));
-      }
+      on_f32(t[0], [&](auto k) { decltype(k)::batch_norm_backward(f32(t[1]), f32(t[0]), f32(t[2]), f32(t[3]), f32(t[4]), N, C, S, true, f32(t[5]), f32(t[6]), f32(t[7])); });
     });
 #ifdef PMSDSEN_WITH_CUDNN
     b.baseline = [](const SharedBuffers& buf) {
@@ -132,11 +109,7 @@ void add_gelu(const Map& m, std::vector<KernelBench>& out) {
     b.make = [xs](Device d, Generator& gen) { return Tensors{random_f32(xs, d, gen, -4, 4), empty_f32(xs, d)}; };
     b.outputs = {1};
     b.ours = per_set([](const Tensors& t) {
-      if (t[0].is_cuda()) {
-        PMSDSEN_BENCH_CUDA(cuda::gelu_forward(f32(t[0]), f32(t[1]), t[0].numel()));
-      } else {
-        cpu::gelu_forward<float>(f32(t[0]), f32(t[1]), t[0].numel());
-      }
+      on_f32(t[0], [&](auto k) { decltype(k)::gelu_forward(f32(t[0]), f32(t[1]), t[0].numel()); });
     });
 #ifdef PMSDSEN_WITH_CUDNN
     b.baseline = [](const SharedBuffers& buf) { return cudnn_swish_stand_in(buf, false, 0, 1, -1, -1); };
@@ -153,11 +126,7 @@ void add_gelu(const Map& m, std::vector<KernelBench>& out) {
     };
     b.outputs = {2};
     b.ours = per_set([](const Tensors& t) {
-      if (t[0].is_cuda()) {
-        PMSDSEN_BENCH_CUDA(cuda::gelu_backward(f32(t[1]), f32(t[0]), f32(t[2]), t[0].numel()));
-      } else {
-        cpu::gelu_backward<float>(f32(t[1]), f32(t[0]), f32(t[2]), t[0].numel());
-      }
+      on_f32(t[0], [&](auto k) { decltype(k)::gelu_backward(f32(t[1]), f32(t[0]), f32(t[2]), t[0].numel()); });
     });
 #ifdef PMSDSEN_WITH_CUDNN
     b.baseline = [](const SharedBuffers& buf) { return cudnn_swish_stand_in(buf, true, 0, 3, 1, 2); };
@@ -184,11 +153,7 @@ void add_prelu(const Map& m, std::vector<KernelBench>& out) {
     b.outputs = {2};
     b.ours = per_set([](const Tensors& t) {
       const int64_t N = t[0].size(0), C = t[0].size(1), S = t[0].size(2) * t[0].size(3);
-      if (t[0].is_cuda()) {
-        PMSDSEN_BENCH_CUDA(cuda::prelu_forward(f32(t[0]), f32(t[1]), C, f32(t[2]), N, C, S));
-      } else {
-        cpu::prelu_forward<float>(f32(t[0]), f32(t[1]), C, f32(t[2]), N, C, S);
-      }
+      on_f32(t[0], [&](auto k) { decltype(k)::prelu_forward(f32(t[0]), f32(t[1]), C, f32(t[2]), N, C, S); });
     });
     b.no_baseline = none;
     out.push_back(std::move(b));
@@ -203,11 +168,7 @@ void add_prelu(const Map& m, std::vector<KernelBench>& out) {
     b.outputs = {3, 4};
     b.ours = per_set([](const Tensors& t) {
       const int64_t N = t[0].size(0), C = t[0].size(1), S = t[0].size(2) * t[0].size(3);
-      if (t[0].is_cuda()) {
-        PMSDSEN_BENCH_CUDA(cuda::prelu_backward(f32(t[1]), f32(t[0]), f32(t[2]), C, f32(t[3]), f32(t[4]), N, C, S));
-      } else {
-        cpu::prelu_backward<float>(f32(t[1]), f32(t[0]), f32(t[2]), C, f32(t[3]), f32(t[4]), N, C, S);
-      }
+      on_f32(t[0], [&](auto k) { decltype(k)::prelu_backward(f32(t[1]), f32(t[0]), f32(t[2]), C, f32(t[3]), f32(t[4]), N, C, S); });
     });
     b.no_baseline = none;
     out.push_back(std::move(b));

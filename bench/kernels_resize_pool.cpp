@@ -6,14 +6,7 @@
 #include "bench/cudnn_baselines.h"
 #include "bench/family_util.h"
 #include "bench/net_shapes.h"
-#include "core/cpu/pool.h"
-#include "core/cpu/resize.h"
 #include "core/resize_math.h"
-
-#ifdef PMSDSEN_WITH_CUDA
-#include "cuda/pool.h"
-#include "cuda/resize.h"
-#endif
 
 namespace pmsdsen::bench {
 namespace {
@@ -33,14 +26,11 @@ void bilinear(const Shape& in, int64_t oh, int64_t ow, const Tensor& src, const 
   const int64_t planes = in[0] * in[1];
   const int H = to_int(in[2]), W = to_int(in[3]), OH = to_int(oh), OW = to_int(ow);
   const float rh = hd::bilinear_ratio<float>(H, OH, false, 0.0), rw = hd::bilinear_ratio<float>(W, OW, false, 0.0);
-  if (src.is_cuda()) {
-    PMSDSEN_BENCH_CUDA(backward ? cuda::bilinear_backward(f32(src), f32(dst), planes, H, W, OH, OW, rh, rw, false)
-                                : cuda::bilinear_forward(f32(src), f32(dst), planes, H, W, OH, OW, rh, rw, false));
-  } else if (backward) {
-    cpu::bilinear_backward<float>(f32(src), f32(dst), planes, H, W, OH, OW, rh, rw, false);
-  } else {
-    cpu::bilinear_forward<float>(f32(src), f32(dst), planes, H, W, OH, OW, rh, rw, false);
-  }
+  on_f32(src, [&](auto b) {
+    using B = decltype(b);
+    if (backward) B::bilinear_backward(f32(src), f32(dst), planes, H, W, OH, OW, rh, rw, false);
+    else B::bilinear_forward(f32(src), f32(dst), planes, H, W, OH, OW, rh, rw, false);
+  });
 }
 
 void add_resize(const Resize& r, std::vector<KernelBench>& out) {
@@ -105,65 +95,30 @@ PoolGeom geom(const PoolCase& c) {
 }
 
 void pool_forward(Pool kind, const PoolGeom& g, const Tensor& x, const Tensor& y, const Tensor& index) {
-  const bool cuda = x.is_cuda();
-  switch (kind) {
-    case Pool::Avg:
-      if (cuda) {
-        PMSDSEN_BENCH_CUDA(cuda::avg_pool2d_forward(f32(x), f32(y), g.planes, g.H, g.W, g.OH, g.OW, g.k, g.s, g.p));
-      } else {
-        cpu::avg_pool2d_forward<float>(f32(x), f32(y), g.planes, g.H, g.W, g.OH, g.OW, g.k, g.s, g.p);
-      }
-      break;
-    case Pool::Max:
-      if (cuda) {
-        PMSDSEN_BENCH_CUDA(cuda::max_pool2d_forward(f32(x), f32(y), index.data<int32_t>(), g.planes, g.H, g.W, g.OH,
-                                                    g.OW, g.k, g.s, g.p));
-      } else {
-        cpu::max_pool2d_forward<float>(f32(x), f32(y), index.data<int32_t>(), g.planes, g.H, g.W, g.OH, g.OW, g.k,
-                                       g.s, g.p);
-      }
-      break;
-    case Pool::Global: {
-      const int64_t S = int64_t(g.H) * g.W;
-      if (cuda) {
-        PMSDSEN_BENCH_CUDA(cuda::global_avg_pool_forward(f32(x), f32(y), g.planes, S));
-      } else {
-        cpu::global_avg_pool_forward<float>(f32(x), f32(y), g.planes, S);
-      }
-      break;
+  on_f32(x, [&](auto b) {
+    using B = decltype(b);
+    switch (kind) {
+      case Pool::Avg: B::avg_pool2d_forward(f32(x), f32(y), g.planes, g.H, g.W, g.OH, g.OW, g.k, g.s, g.p); break;
+      case Pool::Max:
+        B::max_pool2d_forward(f32(x), f32(y), index.data<int32_t>(), g.planes, g.H, g.W, g.OH, g.OW, g.k, g.s, g.p);
+        break;
+      case Pool::Global: B::global_avg_pool_forward(f32(x), f32(y), g.planes, int64_t(g.H) * g.W); break;
     }
-  }
+  });
 }
 
 void pool_backward(Pool kind, const PoolGeom& g, const Tensor& gy, const Tensor& index, const Tensor& gx) {
-  const bool cuda = gy.is_cuda();
-  switch (kind) {
-    case Pool::Avg:
-      if (cuda) {
-        PMSDSEN_BENCH_CUDA(cuda::avg_pool2d_backward(f32(gy), f32(gx), g.planes, g.H, g.W, g.OH, g.OW, g.k, g.s, g.p));
-      } else {
-        cpu::avg_pool2d_backward<float>(f32(gy), f32(gx), g.planes, g.H, g.W, g.OH, g.OW, g.k, g.s, g.p);
-      }
-      break;
-    case Pool::Max:
-      if (cuda) {
-        PMSDSEN_BENCH_CUDA(cuda::max_pool2d_backward(f32(gy), index.data<int32_t>(), f32(gx), g.planes, g.H, g.W,
-                                                     g.OH, g.OW, g.k, g.s, g.p));
-      } else {
-        cpu::max_pool2d_backward<float>(f32(gy), index.data<int32_t>(), f32(gx), g.planes, g.H, g.W, g.OH, g.OW,
-                                        g.k, g.s, g.p);
-      }
-      break;
-    case Pool::Global: {
-      const int64_t S = int64_t(g.H) * g.W;
-      if (cuda) {
-        PMSDSEN_BENCH_CUDA(cuda::global_avg_pool_backward(f32(gy), f32(gx), g.planes, S));
-      } else {
-        cpu::global_avg_pool_backward<float>(f32(gy), f32(gx), g.planes, S);
-      }
-      break;
+  on_f32(gy, [&](auto b) {
+    using B = decltype(b);
+    switch (kind) {
+      case Pool::Avg: B::avg_pool2d_backward(f32(gy), f32(gx), g.planes, g.H, g.W, g.OH, g.OW, g.k, g.s, g.p); break;
+      case Pool::Max:
+        B::max_pool2d_backward(f32(gy), index.data<int32_t>(), f32(gx), g.planes, g.H, g.W, g.OH, g.OW, g.k, g.s,
+                               g.p);
+        break;
+      case Pool::Global: B::global_avg_pool_backward(f32(gy), f32(gx), g.planes, int64_t(g.H) * g.W); break;
     }
-  }
+  });
 }
 
 [[maybe_unused]] Baseline pool_baseline(const PoolCase& c, const SharedBuffers& buf, bool backward, PoolSlots s) {
