@@ -25,12 +25,13 @@ inline std::string dims(const Shape& s) {
 
 inline float* f32(const Tensor& t) { return t.data<float>(); }
 
-// A new bench with the descriptive fields filled in.
-inline KernelBench bench_named(std::string name, std::string op, std::string pass, std::string where,
-                               Shape shape, std::string detail) {
+// A new bench with the descriptive fields filled in; `op` must be in the op table.
+inline KernelBench bench_named(std::string name, std::string op, std::string kernel, std::string pass,
+                               std::string where, Shape shape, std::string detail) {
   KernelBench b;
   b.name = std::move(name);
   b.op = std::move(op);
+  b.kernel = std::move(kernel);
   b.pass = std::move(pass);
   b.where = std::move(where);
   b.shape = std::move(shape);

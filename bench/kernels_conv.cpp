@@ -16,7 +16,7 @@ namespace {
 constexpr int kX = 0, kW = 1, kY = 2, kB = 3;
 
 struct ConvCase {
-  std::string name, op, where;
+  std::string name, kernel, where;
   ConvShape s;  // library terms: for a transposed op, the convolution it is the input gradient of
   bool bias = false;
   bool transposed = false;
@@ -57,6 +57,10 @@ ConvGeometry geometry(const ConvCase& c) {
   return g;
 }
 
+const char* op_of(const ConvCase& c) { return c.transposed ? "conv_transpose2d" : "conv2d"; }
+// Depthwise convolutions do 9 multiply-adds per element read: bandwidth decides.
+bool is_depthwise(const ConvCase& c) { return c.s.groups > 1 && c.s.groups == c.s.in_channels; }
+
 std::string detail(const ConvCase& c, bool with_bias) {
   const ConvShape& s = c.s;
   std::string d = str("x", dims(x_shape(c)), " w", dims(w_shape(c)), " y", dims(y_shape(c)));
@@ -94,7 +98,8 @@ void add_conv(const ConvCase& c, std::vector<KernelBench>& out) {
 
   // forward: x, w (, b) -> y
   {
-    KernelBench b = bench_named(c.name + ".fwd", c.op, "forward", c.where, xs, detail(c, c.bias));
+    KernelBench b = bench_named(c.name + ".fwd", op_of(c), c.kernel, "forward", c.where, xs, detail(c, c.bias));
+    b.bandwidth_bound = is_depthwise(c);
     b.bytes = bx + bw + bb + by;
     b.flops = flops;
     const bool bias = c.bias;
@@ -117,14 +122,17 @@ void add_conv(const ConvCase& c, std::vector<KernelBench>& out) {
 #ifdef PMSDSEN_WITH_CUDNN
     b.baseline = [g, tr, bias](const SharedBuffers& buf) {
       const ConvSlots slots{kX, kW, bias ? kB : -1, kY};
-      return tr ? cudnn_conv_transpose(buf, g, ConvPass::Forward, slots) : cudnn_conv(buf, g, ConvPass::Forward, slots);
+      return tr ? cudnn_conv_transpose(buf, g, ConvPass::Forward, slots)
+                : cudnn_conv(buf, g, ConvPass::Forward, slots);
     };
 #endif
     out.push_back(std::move(b));
   }
   // input gradient: gy, w -> gx
   if (c.input_grad) {
-    KernelBench b = bench_named(c.name + ".input_grad", c.op, "input_grad", c.where, xs, detail(c, false));
+    KernelBench b = bench_named(c.name + ".input_grad", op_of(c), c.kernel, "input_grad",
+                                c.where, xs, detail(c, false));
+    b.bandwidth_bound = is_depthwise(c);
     b.bytes = by + bw + bx;
     b.flops = flops;
     b.make = [xs, ws, ys](Device d, Generator& gen) {
@@ -149,7 +157,9 @@ void add_conv(const ConvCase& c, std::vector<KernelBench>& out) {
   }
   // weight gradient: x, gy -> gw (the bias gradient is a separate small reduction, not timed)
   {
-    KernelBench b = bench_named(c.name + ".weight_grad", c.op, "weight_grad", c.where, xs, detail(c, false));
+    KernelBench b = bench_named(c.name + ".weight_grad", op_of(c), c.kernel, "weight_grad",
+                                c.where, xs, detail(c, false));
+    b.bandwidth_bound = is_depthwise(c);
     b.bytes = bx + by + bw;
     b.flops = flops;
     b.make = [xs, ws, ys](Device d, Generator& gen) {

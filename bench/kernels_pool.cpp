@@ -1,74 +1,23 @@
-// Bilinear resizing (forward, backward) and pooling (forward, backward) at PMSDSEN's
-// shapes. cuDNN: pooling (average counting the padding, max, and a mean reduction for
-// the global pool); it has no bilinear resize.
+// Average, max and global average pooling, forward and backward, at the shapes of the
+// input injection and ECA. Baseline: cuDNN's pooling.
 #include <string>
 
 #include "bench/cudnn_baselines.h"
 #include "bench/family_util.h"
 #include "bench/net_shapes.h"
-#include "core/resize_math.h"
 
 namespace pmsdsen::bench {
 namespace {
 
 int to_int(int64_t v) { return static_cast<int>(v); }
 
-// ---- bilinear (align_corners=False, output size given) ---------------------------------
-// forward set: x, y; backward set: gy, gx
-
-struct Resize {
-  std::string where;
-  Shape in;  // N, C, H, W
-  int64_t oh, ow;
-};
-
-void bilinear(const Shape& in, int64_t oh, int64_t ow, const Tensor& src, const Tensor& dst, bool backward) {
-  const int64_t planes = in[0] * in[1];
-  const int H = to_int(in[2]), W = to_int(in[3]), OH = to_int(oh), OW = to_int(ow);
-  const float rh = hd::bilinear_ratio<float>(H, OH, false, 0.0), rw = hd::bilinear_ratio<float>(W, OW, false, 0.0);
-  on_f32(src, [&](auto b) {
-    using B = decltype(b);
-    if (backward) B::bilinear_backward(f32(src), f32(dst), planes, H, W, OH, OW, rh, rw, false);
-    else B::bilinear_forward(f32(src), f32(dst), planes, H, W, OH, OW, rh, rw, false);
-  });
-}
-
-void add_resize(const Resize& r, std::vector<KernelBench>& out) {
-  const Shape in = r.in, os = {r.in[0], r.in[1], r.oh, r.ow};
-  const double bytes = f32_bytes(in) + f32_bytes(os);
-  const std::string detail = str("x", dims(in), " -> ", dims(os), " align_corners=False");
-  const std::string none = "cuDNN has no bilinear resize";
-  const int64_t oh = r.oh, ow = r.ow;
-  {
-    KernelBench b = bench_named("bilinear.fwd", "bilinear resize", "forward", r.where, in, detail);
-    b.bytes = bytes;
-    b.make = [in, os](Device d, Generator& gen) { return Tensors{random_f32(in, d, gen), empty_f32(os, d)}; };
-    b.outputs = {1};
-    b.ours = per_set([in, oh, ow](const Tensors& t) { bilinear(in, oh, ow, t[0], t[1], false); });
-    b.no_baseline = none;
-    out.push_back(std::move(b));
-  }
-  {
-    KernelBench b = bench_named("bilinear.bwd", "bilinear resize", "backward", r.where, in, detail);
-    b.bytes = bytes;
-    b.make = [in, os](Device d, Generator& gen) { return Tensors{random_f32(os, d, gen), empty_f32(in, d)}; };
-    b.outputs = {1};
-    b.ours = per_set([in, oh, ow](const Tensors& t) { bilinear(in, oh, ow, t[0], t[1], true); });
-    b.no_baseline = none;
-    out.push_back(std::move(b));
-  }
-}
-
-void resizes(const NetConfig& config, std::vector<KernelBench>& out) {
-  const NetShapes n = net_shapes(config);
-  add_resize({"seg_head_x2 output (H/2 -> H)", {n.n, n.classes, n.s1.h, n.s1.w}, n.h, n.w}, out);
-  add_resize({"seg_head_x8 output (H/8 -> H)", {n.n, n.classes, n.s3.h, n.s3.w}, n.h, n.w}, out);
-  add_resize({"MSSE x1 (H/16 -> H/8)", {n.n, n.s3.channels / 2, n.s3.h / 2, n.s3.w / 2}, n.s3.h, n.s3.w}, out);
-}
-
 // ---- pooling --------------------------------------------------------------------------
 
 enum class Pool { Avg, Max, Global };
+
+const char* pool_op(Pool kind) {
+  return kind == Pool::Avg ? "avg_pool2d" : kind == Pool::Max ? "max_pool2d" : "global_avg_pool";
+}
 
 struct PoolCase {
   std::string name, where;
@@ -143,7 +92,7 @@ void add_pool(const PoolCase& c, std::vector<KernelBench>& out) {
                                  max ? "" : " count_include_pad");
   {
     // set: x, y, index (max only)
-    KernelBench b = bench_named(c.name + ".fwd", "pooling", "forward", c.where, in, detail);
+    KernelBench b = bench_named(c.name + ".fwd", pool_op(kind), "pooling", "forward", c.where, in, detail);
     b.bytes = bx + by;  // the index our max pooling also writes is not part of the floor
     b.make = [in, os, max](Device d, Generator& gen) {
       Tensors t = {random_f32(in, d, gen), empty_f32(os, d)};
@@ -151,7 +100,9 @@ void add_pool(const PoolCase& c, std::vector<KernelBench>& out) {
       return t;
     };
     b.outputs = max ? std::vector<int>{1, 2} : std::vector<int>{1};
-    b.ours = per_set([kind, g](const Tensors& t) { pool_forward(kind, g, t[0], t[1], kind == Pool::Max ? t[2] : Tensor()); });
+    b.ours = per_set([kind, g](const Tensors& t) {
+      pool_forward(kind, g, t[0], t[1], kind == Pool::Max ? t[2] : Tensor());
+    });
 #ifdef PMSDSEN_WITH_CUDNN
     b.baseline = [c](const SharedBuffers& buf) {
       PoolSlots s;
@@ -163,7 +114,7 @@ void add_pool(const PoolCase& c, std::vector<KernelBench>& out) {
   }
   if (c.backward) {
     // set: gy, gx, index (max; else an empty slot), x and y (for cuDNN, CUDA only)
-    KernelBench b = bench_named(c.name + ".bwd", "pooling", "backward", c.where, in, detail);
+    KernelBench b = bench_named(c.name + ".bwd", pool_op(kind), "pooling", "backward", c.where, in, detail);
     b.bytes = by + bi + bx;
     b.make = [in, os, max, kind, g](Device d, Generator& gen) {
       Tensors t = {random_f32(os, d, gen), empty_f32(in, d), Tensor()};
@@ -206,7 +157,6 @@ void pools(const NetConfig& config, std::vector<KernelBench>& out) {
 
 }  // namespace
 
-PMSDSEN_BENCH_FAMILY(70, resizes);
 PMSDSEN_BENCH_FAMILY(80, pools);
 
 }  // namespace pmsdsen::bench
