@@ -3,6 +3,7 @@
 // timing assertions). Also `pmsdsen bench kernels` end to end on one kernel.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -12,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "autograd/op_table.h"
 #include "bench/kernel_registry.h"
 #include "bench/kernel_runner.h"
 #include "tests/test_util.h"
@@ -59,6 +61,11 @@ TEST(BenchRegistry, CoversEveryOpOfTheIssueAtBothInputs) {
       EXPECT_TRUE(static_cast<bool>(b.ours)) << b.name;
       EXPECT_GT(b.bytes, 0) << b.name;
       EXPECT_EQ(b.config.str(), c.str());
+      // Named by the op table, timing one of the passes the table lists for it.
+      const autograd::OpInfo* op = autograd::find_op(b.op);
+      ASSERT_NE(op, nullptr) << b.name << ": op " << b.op << " is not in autograd/op_table.def";
+      const std::vector<std::string> passes = op->passes();
+      EXPECT_NE(std::find(passes.begin(), passes.end(), b.pass), passes.end()) << b.name << ": pass " << b.pass;
       // Where cuDNN has the op (convolutions, BN, activations but PReLU, pooling) it is
       // the baseline (in builds with cuDNN); elsewhere the record says why there is none.
       const bool in_cudnn = b.op == "conv2d" || b.op == "conv_transpose2d" || b.op == "batch_norm" ||
