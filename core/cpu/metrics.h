@@ -1,5 +1,5 @@
 #pragma once
-// CPU kernel of the confusion matrix (the CUDA one is cuda/confusion.h).
+// CPU kernel of the confusion matrix (the CUDA one is cuda/metrics.h).
 #include <cstdint>
 
 namespace pmsdsen::cpu {
