@@ -1,7 +1,8 @@
 #include "models/predict.h"
 
 #include "autograd/grad_mode.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_argmax.h"
+#include "autograd/ops_resize.h"
 #include "models/pad_crop.h"
 #include "models/pmsdsen.h"
 

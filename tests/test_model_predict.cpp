@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "autograd/grad_mode.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_argmax.h"
 #include "core/rng.h"
 #include "models/pad_crop.h"
 #include "models/pmsdsen.h"
