@@ -16,13 +16,13 @@
 #
 # Steps (time on an H100 machine with 16 cores, estimated: not yet measured):
 #   env             machine, driver, toolkit, PyTorch versions (read-only queries)      < 10 s
-#   deps            gtest / nlohmann-json / stb present? else carried .debs; find cuDNN  < 1 min
-#   build           tools/build.sh for the GPU's architecture only                     3-5 min
+#   deps            tools/setup.sh (apt, or the .debs carried in build-deps/)            < 1 min
+#   build           tools/build.sh --arch native: the GPU's architecture only           3-5 min
 #   tests           ctest, the whole suite (the GPU tests run)                          2-5 min
 #   sanitize        compute-sanitizer memcheck over the CUDA tests (*Cuda*)             2-5 min
 #   sanitize_bench  memcheck over `bench kernels` at 1x3x512x1024, 1 rep, no cuDNN       1-4 min
-#   kernels1/12     pmsdsen bench kernels --device cuda, per network input              1-3 min each
-#   model           pmsdsen bench model --device cuda (and --all-heads inference)       1-2 min
+#   kernels1/12     pmsdsen-bench kernels --device cuda, per network input              1-3 min each
+#   model           pmsdsen-bench model --device cuda (and --all-heads inference)       1-2 min
 #   torch           tools/bench_torch.py --device cuda (eager and CUDA graphs)          1-2 min
 #   cpu             CPU inference at 1x3x512x1024, ours and PyTorch's, for context       1 min
 #   summary         bench/summarize.py: OUTDIR/summary.md, also printed                   0
@@ -34,11 +34,10 @@
 #   bench/run_gpu.sh /tmp/gpu --steps kernels1,kernels12 --pack $OUT
 #   bench/run_gpu.sh /tmp/gpu --steps model,torch,cpu,summary --pack $OUT
 #
-# Dependencies: the Debian packages of tools/setup.sh (gtest, nlohmann-json, stb). Where
-# they are missing and apt cannot fetch them (no network), the script unpacks .deb files
-# carried in build-deps/debs/ (made by bench/fetch_deps.sh on a machine with network;
-# build-deps/ is git-ignored: name it in the device call's carry list) and builds
-# GoogleTest from its sources.
+# Set-up and build are the project's own (tools/setup.sh, tools/build.sh): without a
+# network tools/setup.sh unpacks the .debs carried in build-deps/debs/ (made by
+# tools/fetch_deps.sh on a machine with one; name build-deps in the device call's carry
+# list), and tools/build.sh finds PyTorch's cuDNN when the system has none.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -61,10 +60,9 @@ while (($#)); do
 done
 mkdir -p "$OUT"
 BIN="$ROOT/build/bin/pmsdsen"
+BENCH="$ROOT/build/bin/pmsdsen-bench"
 TESTS="$ROOT/build/bin/pmsdsen_tests"
 STEPLOG="$OUT/steps.tsv"
-ENVFILE="$OUT/build.env"   # settings found by deps, used by later calls
-[[ -f "$ENVFILE" ]] && source "$ENVFILE"
 
 want() { [[ ",$STEPS," == *",$1,"* ]]; }
 now() { date +%s; }
@@ -108,96 +106,14 @@ step_env() {
   return 0
 }
 
-# ---- deps: the build's packages, from apt or carried .debs; cuDNN's location ---------
-have_deps() {
-  local missing=()
-  [[ -n $(find /usr/include /usr/local/include ${DEPS_PREFIX:+$DEPS_PREFIX/usr/include} -name json.hpp -path '*nlohmann*' 2>/dev/null | head -1) ]] || missing+=(nlohmann-json3-dev)
-  [[ -n $(find /usr/include /usr/local/include ${DEPS_PREFIX:+$DEPS_PREFIX/usr/include} -name stb_image.h 2>/dev/null | head -1) ]] || missing+=(libstb-dev)
-  [[ -n $(find /usr/lib /usr/local/lib /usr/lib64 ${DEPS_PREFIX:+$DEPS_PREFIX/usr/lib} -name 'libgtest.a' -o -name 'libgtest.so' 2>/dev/null | head -1) ]] || missing+=(libgtest-dev)
-  echo "${missing[*]}"
-}
+# ---- deps and build: the project's set-up and build scripts ----------------------------
+step_deps() { "$ROOT/tools/setup.sh"; }
 
-unpack_deb() {  # DEB DIR: dpkg -x, or ar + tar where there is no dpkg
-  if command -v dpkg >/dev/null; then dpkg -x "$1" "$2"; return; fi
-  local member
-  member=$(ar t "$1" | grep '^data\.tar') || return 1
-  case $member in
-    *.xz) ar p "$1" "$member" | tar -xJ -C "$2" ;;
-    *.zst) ar p "$1" "$member" | zstd -dc | tar -x -C "$2" ;;
-    *.gz) ar p "$1" "$member" | tar -xz -C "$2" ;;
-    *) ar p "$1" "$member" | tar -x -C "$2" ;;
-  esac
-}
-
-step_deps() {
-  local missing
-  missing=$(have_deps)
-  : >"$ENVFILE"
-  # PMSDSEN_USE_CARRIED_DEPS=1 takes the offline path even when the packages are installed.
-  [[ ${PMSDSEN_USE_CARRIED_DEPS:-0} == 1 ]] && missing="${missing:-(forced) carried packages}"
-  if [[ -n $missing ]]; then
-    echo "missing: $missing"
-    if [[ -d "$ROOT/build-deps/debs" ]] && ls "$ROOT"/build-deps/debs/*.deb >/dev/null 2>&1; then
-      DEPS_PREFIX="$ROOT/build-deps/root"
-      rm -rf "$DEPS_PREFIX"; mkdir -p "$DEPS_PREFIX"
-      for deb in "$ROOT"/build-deps/debs/*.deb; do echo "unpacking $(basename "$deb")"; unpack_deb "$deb" "$DEPS_PREFIX" || return 1; done
-      # GoogleTest from its sources (Debian's googletest package), with this machine's
-      # compiler: no dependence on the libraries of the system the .debs came from.
-      if [[ -f "$DEPS_PREFIX/usr/src/googletest/CMakeLists.txt" ]]; then
-        echo "building GoogleTest from source"
-        cmake -S "$DEPS_PREFIX/usr/src/googletest" -B "$ROOT/build-deps/gtest-build" -DCMAKE_BUILD_TYPE=Release \
-          -DCMAKE_INSTALL_PREFIX="$DEPS_PREFIX/usr" -DBUILD_GMOCK=OFF -DINSTALL_GTEST=ON >/dev/null || return 1
-        cmake --build "$ROOT/build-deps/gtest-build" -j "$(nproc)" >/dev/null || return 1
-        cmake --install "$ROOT/build-deps/gtest-build" >/dev/null || return 1
-      fi
-      echo "DEPS_PREFIX=$DEPS_PREFIX" >>"$ENVFILE"
-    elif command -v apt-get >/dev/null; then
-      echo "trying tools/setup.sh (apt-get; needs a network)"
-      "$ROOT/tools/setup.sh" || { echo "ERROR: could not install $missing: no network? Run bench/fetch_deps.sh on a machine with one and carry build-deps/"; return 1; }
-    else
-      echo "ERROR: $missing missing and no apt-get; run bench/fetch_deps.sh elsewhere and carry build-deps/"; return 1
-    fi
-    missing=$(have_deps)
-    [[ -z $missing ]] || { echo "ERROR: still missing after unpacking: $missing"; return 1; }
-  fi
-  echo "build dependencies present"
-
-  # cuDNN: the toolkit's, the system's, or the one PyTorch ships (pip nvidia-cudnn).
-  if [[ -f /usr/local/cuda/include/cudnn.h || -f /usr/include/cudnn.h || -f /usr/include/x86_64-linux-gnu/cudnn.h ]]; then
-    echo "cuDNN: found with the toolkit/system"
-  else
-    local dir
-    dir=$(python3 -c 'import nvidia.cudnn as m; print(list(m.__path__)[0])' 2>/dev/null)
-    local lib
-    lib=$(ls "$dir"/lib/libcudnn.so* 2>/dev/null | head -1)
-    if [[ -n $dir && -f $dir/include/cudnn.h && -n $lib ]]; then
-      echo "cuDNN: using PyTorch's ($dir)"
-      {
-        echo "CUDNN_ARGS=\"-DCUDNN_INCLUDE_DIR=$dir/include -DCUDNN_LIBRARY=$lib\""
-        echo "export LD_LIBRARY_PATH=\"$dir/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}\""
-      } >>"$ENVFILE"
-    else
-      echo "WARNING: no cuDNN found: the benchmark's cuDNN baselines will be left out (the build goes on)"
-    fi
-  fi
-  return 0
-}
-
-# ---- build --------------------------------------------------------------------------------
 step_build() {
-  local arch=$ARCH
-  if [[ -z $arch ]]; then
-    arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d ' .')
-    [[ -n $arch ]] || arch=90
-  fi
-  local args=(-DCMAKE_CUDA_ARCHITECTURES="$arch")
-  [[ -n ${DEPS_PREFIX:-} ]] && args+=(-DCMAKE_PREFIX_PATH="$DEPS_PREFIX/usr" -DSTB_INCLUDE_DIR="$DEPS_PREFIX/usr/include/stb")
-  [[ -n ${CUDNN_ARGS:-} ]] && eval "args+=($CUDNN_ARGS)"
-  echo "tools/build.sh -- ${args[*]}"
-  "$ROOT/tools/build.sh" -- "${args[@]}" || return 1
-  grep -E 'PMSDSEN_WITH_CUDNN' "$ROOT/build/CMakeFiles/pmsdsen_app.dir/flags.make" >/dev/null 2>&1 &&
+  "$ROOT/tools/build.sh" --arch "${ARCH:-native}" || return 1
+  grep -E 'PMSDSEN_WITH_CUDNN' "$ROOT/build/CMakeFiles/pmsdsen_bench_lib.dir/flags.make" >/dev/null 2>&1 &&
     echo "cuDNN baselines: built" || echo "cuDNN baselines: NOT built (no cuDNN found by CMake)"
-  "$BIN" --help >/dev/null
+  "$BIN" --help >/dev/null && "$BENCH" --help >/dev/null
 }
 
 # ---- tests: the whole suite (GPU tests run here) -------------------------------------
@@ -221,8 +137,8 @@ step_sanitize() {
 step_sanitize_bench() {
   local cs; cs=$(sanitizer)
   [[ -x $cs ]] || { echo "ERROR: compute-sanitizer not found"; return 1; }
-  echo "--- memcheck: pmsdsen bench kernels at 1x3x512x1024 (our kernels at the real shapes, 1 rep)"
-  "$cs" --tool memcheck --error-exitcode 99 --print-limit 50 "$BIN" bench kernels --device cuda \
+  echo "--- memcheck: pmsdsen-bench kernels at 1x3x512x1024 (our kernels at the real shapes, 1 rep)"
+  "$cs" --tool memcheck --error-exitcode 99 --print-limit 50 "$BENCH" kernels --device cuda \
     --config 1x512x1024 --quick --reps 1 --sets 1 --no-cudnn
 }
 
@@ -230,16 +146,16 @@ have_torch_cuda() { python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_a
 
 step_kernels() {  # CONFIG JSON
   local q=(); ((QUICK)) && q=(--quick)
-  "$BIN" bench kernels --device cuda --config "$1" "${q[@]}" --json "$OUT/$2"
+  "$BENCH" kernels --device cuda --config "$1" "${q[@]}" --json "$OUT/$2"
 }
 step_kernels1() { step_kernels 1x512x1024 kernels_cuda_1.json; }
 step_kernels12() { step_kernels 12x256x512 kernels_cuda_12.json; }
 
 step_model() {
   local rc=0
-  "$BIN" bench model --device cuda --json "$OUT/model_cuda.json" || rc=1
+  "$BENCH" model --device cuda --json "$OUT/model_cuda.json" || rc=1
   echo; echo "--- inference with all three heads (as the PyTorch model's forward)"
-  "$BIN" bench model --device cuda --records inference --all-heads --json "$OUT/model_cuda_3heads.json" || rc=1
+  "$BENCH" model --device cuda --records inference --all-heads --json "$OUT/model_cuda_3heads.json" || rc=1
   return $rc
 }
 
@@ -250,7 +166,7 @@ step_torch() {
 step_cpu() {
   local rc=0 threads
   threads=$(nproc)
-  "$BIN" bench model --device cpu --quick --threads "$threads" --json "$OUT/model_cpu.json" || rc=1
+  "$BENCH" model --device cpu --quick --threads "$threads" --json "$OUT/model_cpu.json" || rc=1
   if python3 -c 'import torch' >/dev/null 2>&1; then
     python3 "$ROOT/tools/bench_torch.py" --quick --threads "$threads" --json "$OUT/torch_cpu.json" || rc=1
   else
@@ -283,25 +199,20 @@ pack() {
   return 0
 }
 
-export ROOT OUT BIN TESTS QUICK ARCH ENVFILE
-export -f have_deps unpack_deb step_env step_deps step_build step_tests sanitizer step_sanitize step_sanitize_bench \
+export ROOT OUT BIN BENCH TESTS QUICK ARCH
+export -f step_env step_deps step_build step_tests sanitizer step_sanitize step_sanitize_bench \
   have_torch_cuda step_kernels step_kernels1 step_kernels12 step_model step_torch step_cpu
 
 T0=$(now)
 echo "run_gpu.sh: steps $STEPS -> $OUT"
 # Limits keep every step inside a lent machine's 10-minute call.
 if want env; then run_step env 60 step_env; pack; fi
-if want deps; then
-  run_step deps 300 step_deps
-  [[ -f "$ENVFILE" ]] && source "$ENVFILE"
-  pack
-fi
-export DEPS_PREFIX="${DEPS_PREFIX:-}" CUDNN_ARGS="${CUDNN_ARGS:-}"
+if want deps; then run_step deps 300 step_deps; pack; fi
 if want build; then
   run_step build 570 step_build || echo "!! the build failed: the steps that need it will be skipped"
   pack
 fi
-built=0; [[ -x $BIN && -x $TESTS ]] && built=1
+built=0; [[ -x $BIN && -x $BENCH && -x $TESTS ]] && built=1
 for s in tests sanitize sanitize_bench kernels1 kernels12 model torch cpu; do
   want "$s" || continue
   if [[ $s == torch ]]; then torch_step; pack; continue; fi

@@ -25,7 +25,7 @@ const std::string kHidden = "PMSDSEN_EMU_DEVICES=0";
 std::string auto_device() { return cuda_available() ? "cuda" : "cpu"; }
 std::string auto_device_hidden() { return cuda_emulated() ? "cpu" : auto_device(); }
 
-const std::string& weights_file() {
+const std::string& device_weights_file() {
   static const std::string path = [] {
     const std::string p = test::temp_file("device_weights.safetensors");
     save_weights(PMSDSEN({19, Activation::GELU}), p);
@@ -72,8 +72,8 @@ TEST(DeviceRule, EveryCommandDefaultsToAuto) {
 TEST(DeviceRule, BadDeviceIsNamedByEveryCommand) {
   const std::string image = test::temp_file("device_bad.png");
   data::write_png(image, data::Image(8, 8, 90));
-  for (const std::string& command : std::vector<std::string>{"segment --image " + image + " --weights " + weights_file(), "forward --input " + image + " --output " + test::temp_file("device_bad.safetensors") + " --weights " +
-        weights_file(), "info", "eval --dataset synthetic --weights " + weights_file(), "demo"}) {
+  for (const std::string& command : std::vector<std::string>{"segment --image " + image + " --weights " + device_weights_file(), "forward --input " + image + " --output " + test::temp_file("device_bad.safetensors") + " --weights " +
+        device_weights_file(), "info", "eval --dataset synthetic --weights " + device_weights_file(), "demo"}) {
     const auto r = test::run_tool(command + " --device tpu");
     EXPECT_EQ(r.status, 1) << command;
     EXPECT_OUTPUT_HAS(r, command.substr(0, command.find(' ')) + ": --device: unknown device 'tpu': expected auto, "
@@ -95,13 +95,13 @@ TEST(DeviceRule, SegmentForwardInfoEvalRunWhereAutoSays) {
   save_safetensors(input, {{"input", Tensor::zeros({1, 3, 16, 24})}});
   for (const bool hidden : {false, true}) {
     const std::string env = hidden ? kHidden : "", expected = hidden ? auto_device_hidden() : auto_device();
-    auto r = test::run_tool("segment --weights " + weights_file() + " --image " + image + " --output " +
+    auto r = test::run_tool("segment --weights " + device_weights_file() + " --image " + image + " --output " +
                                 test::temp_file("device_pred.png") + " --overlay " +
                                 test::temp_file("device_overlay.png"),
                             env);
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_OUTPUT_HAS(r, " s on " + expected + "\n");
-    r = test::run_tool("forward --weights " + weights_file() + " --input " + input + " --output " +
+    r = test::run_tool("forward --weights " + device_weights_file() + " --input " + input + " --output " +
                            test::temp_file("device_output.safetensors"),
                        env);
     ASSERT_EQ(r.status, 0) << r.output;
@@ -109,7 +109,7 @@ TEST(DeviceRule, SegmentForwardInfoEvalRunWhereAutoSays) {
     r = test::run_tool("info --height 16 --width 24 --time 1", env);
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_OUTPUT_HAS(r, "forward (evaluation, no gradients) on " + expected);
-    r = test::run_tool("eval --weights " + weights_file() + " --dataset synthetic --synthetic-size 32x16 "
+    r = test::run_tool("eval --weights " + device_weights_file() + " --dataset synthetic --synthetic-size 32x16 "
                        "--synthetic-val 1", env);
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_OUTPUT_HAS(r, "1 images of synthetic val at scale 1 on " + expected + "\n");

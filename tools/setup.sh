@@ -4,6 +4,7 @@
 #   tools/setup.sh           build and test dependencies
 #   tools/setup.sh --torch   also Debian's PyTorch, for tools/*.py (fixtures, baselines)
 #   tools/setup.sh --fuzz    also clang 14 with libFuzzer and its OpenMP, for tools/fuzz.sh
+# Without a network it falls back to the .debs carried in build-deps/debs/ (tools/setup_carried.sh).
 set -euo pipefail
 
 packages=(cmake g++ make libgtest-dev libbenchmark-dev nlohmann-json3-dev libstb-dev libjpeg62-turbo-dev)
@@ -21,12 +22,24 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
-  sudo=""
+install() {
+  command -v apt-get >/dev/null || return 1
+  local sudo=""
   if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  if ! install "${missing[@]}"; then
+    # No network (a lent GPU machine): the .debs carried in build-deps/debs/, if any.
+    if ls "$(dirname "$0")"/../build-deps/debs/*.deb >/dev/null 2>&1; then
+      echo "setup: apt could not install; using the packages carried in build-deps/debs/"
+      exec "$(dirname "$0")/setup_carried.sh"
+    fi
+    echo "setup: could not install ${missing[*]} (no network?); on a machine without one, carry build-deps/ made by tools/fetch_deps.sh" >&2
+    exit 1
+  fi
 fi
 echo "setup: dependencies present"
