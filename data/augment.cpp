@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "data/resize.h"
+#include "data/image_resize.h"
 
 namespace pmsdsen::data {
 namespace {

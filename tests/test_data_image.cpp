@@ -5,7 +5,7 @@
 
 #include "data/image.h"
 #include "data/palette.h"
-#include "data/resize.h"
+#include "data/image_resize.h"
 #include "tests/test_data_util.h"
 
 namespace pmsdsen::data {

@@ -1,5 +1,6 @@
 #pragma once
-// CPU resizing for augmentation. Both use pixel-centre coordinates (output pixel i
+// Image and label resizing on the CPU for augmentation (not the differentiable bilinear op,
+// core/cpu/resize.*). Both use pixel-centre coordinates (output pixel i
 // samples the source at (i + 0.5) * in / out), so an image and its label resized to the
 // same size stay aligned.
 #include <cstdint>
