@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -34,6 +35,7 @@
 #include "models/loss.h"
 #include "models/plan/plan.h"
 #include "models/pmsdsen.h"
+#include "models/weights.h"
 
 namespace pmsdsen::bench {
 namespace {
@@ -60,6 +62,8 @@ struct Options {
   bool graph = true;
   std::vector<std::string> modes{"eager", "plan"};  // CPU inference
   int profile_runs = 0;  // > 0: the plan's per-step profile over this many more runs
+  std::string weights;   // a weights file instead of the seed-0 initialisation
+  std::vector<int64_t> batches;  // inference records of these batch sizes only (empty: all)
   int64_t warmup = -1, reps = -1;  // -1: per-record defaults
 };
 
@@ -82,6 +86,7 @@ struct Runner {
   Runner(const ModelRecord& r, const Options& o, const std::string& m = "eager") : record(r), opt(o), mode(m) {
     Generator gen(0);
     model = std::make_unique<PMSDSEN>(o.config, gen);
+    if (!o.weights.empty()) load_weights(*model, o.weights);
     model->to(o.device);
     x = Tensor::empty({r.batch, 3, r.height, r.width}, DType::F32, o.device);
     init::uniform_(x, -2.0, 2.0, gen);
@@ -97,6 +102,7 @@ struct Runner {
 
   void step() {
     if (plan) {
+      out = PmsdsenOutput();  // as a caller that is done with the last outputs: the plan reuses them
       out = plan->run(x, opt.all_heads);
       return;
     }
@@ -169,29 +175,36 @@ std::string shape_of(const ModelRecord& r) { return str(r.batch, "x3x", r.height
 void print_profile(const plan::InferencePlan& p) {
   const std::vector<plan::StepProfile>& prof = p.profile();
   const double runs = std::max(1, p.profile_runs());
-  double total = 0;
-  std::map<std::string, std::pair<double, double>> by_kind;  // seconds, MACs
+  // Wall time per step, and CPU time of all threads (what a step costs when other work
+  // shares the cores: waiting threads sleep and are not counted).
+  double total = 0, total_cpu = 0;
+  struct Kind {
+    double seconds = 0, cpu = 0, macs = 0;
+  };
+  std::map<std::string, Kind> by_kind;
   for (const plan::StepProfile& s : prof) {
     total += s.seconds;
-    by_kind[s.kind].first += s.seconds;
-    by_kind[s.kind].second += s.macs;
+    total_cpu += s.cpu_seconds;
+    Kind& k = by_kind[s.kind];
+    k.seconds += s.seconds, k.cpu += s.cpu_seconds, k.macs += s.macs;
   }
-  std::printf("    plan profile, mean of %d runs: %.1f ms in %zu steps\n", p.profile_runs(), 1e3 * total / runs,
-              prof.size());
-  std::vector<std::pair<std::string, std::pair<double, double>>> kinds(by_kind.begin(), by_kind.end());
-  std::sort(kinds.begin(), kinds.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
-  std::printf("    %-20s %9s %6s %9s\n", "kind", "ms", "%", "GMAC/s");
+  std::printf("    plan profile, mean of %d runs: %.1f ms wall, %.1f ms CPU (all threads) in %zu steps\n",
+              p.profile_runs(), 1e3 * total / runs, 1e3 * total_cpu / runs, prof.size());
+  std::vector<std::pair<std::string, Kind>> kinds(by_kind.begin(), by_kind.end());
+  std::sort(kinds.begin(), kinds.end(), [](const auto& a, const auto& b) { return a.second.cpu > b.second.cpu; });
+  std::printf("    %-20s %9s %9s %6s %13s\n", "kind", "wall ms", "CPU ms", "CPU %", "GMAC/CPU s");
   for (const auto& [kind, v] : kinds)
-    std::printf("    %-20s %9.2f %6.1f %9.2f\n", kind.c_str(), 1e3 * v.first / runs, 100.0 * v.first / total,
-                v.first > 0 && v.second > 0 ? v.second * runs / v.first / 1e9 : 0.0);
+    std::printf("    %-20s %9.2f %9.2f %6.1f %13.2f\n", kind.c_str(), 1e3 * v.seconds / runs, 1e3 * v.cpu / runs,
+                100.0 * v.cpu / total_cpu, v.cpu > 0 && v.macs > 0 ? v.macs * runs / v.cpu / 1e9 : 0.0);
   std::vector<size_t> order(prof.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return prof[a].seconds > prof[b].seconds; });
-  std::printf("    slowest steps:\n");
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return prof[a].cpu_seconds > prof[b].cpu_seconds; });
+  std::printf("    steps by CPU time:\n");
   for (size_t i = 0; i < std::min<size_t>(25, order.size()); ++i) {
     const plan::StepProfile& s = prof[order[i]];
-    std::printf("    %-44s %-18s %8.2f ms %6.1f%% %8.2f GMAC/s\n", s.name.c_str(), s.kind.c_str(), 1e3 * s.seconds / runs,
-                100.0 * s.seconds / total, s.seconds > 0 && s.macs > 0 ? s.macs * runs / s.seconds / 1e9 : 0.0);
+    std::printf("    %-44s %-18s %8.2f ms wall %8.2f ms CPU %6.1f%% %8.2f GMAC/CPU s\n", s.name.c_str(), s.kind.c_str(),
+                1e3 * s.seconds / runs, 1e3 * s.cpu_seconds / runs, 100.0 * s.cpu_seconds / total_cpu,
+                s.cpu_seconds > 0 && s.macs > 0 ? s.macs * runs / s.cpu_seconds / 1e9 : 0.0);
   }
 }
 
@@ -288,7 +301,11 @@ int run(const std::vector<std::string>& argv) {
                                     "released PyTorch model's forward does)", ""},
                   {"no-graph", "", "CUDA: eager inference only (no CUDA graph capture)", ""},
                   {"modes", "LIST", "CPU inference: eager, plan or both (comma-separated)", "eager,plan"},
-                  {"profile", "N", "CPU: the plan's per-step profile over N more runs", ""}},
+                  {"profile", "N", "CPU: the plan's per-step profile over N more runs", ""},
+                  {"batches", "LIST", "inference records of these batch sizes only (comma-separated, e.g. 1 or 1,4)",
+                   ""},
+                  {"weights", "FILE", "weights to load (.safetensors; their classes and activation are used) instead "
+                                      "of the seed-0 initialisation", ""}},
                  argv);
   if (args.help_requested()) {
     std::cout << "usage: pmsdsen bench model [--device cuda|cpu] [--json out.json] [options]\n\n"
@@ -314,6 +331,10 @@ int run(const std::vector<std::string>& argv) {
   PMSDSEN_CHECK(act == "gelu" || act == "prelu", "bench model: --act must be gelu or prelu, got '", act, "'");
   o.config.act = act == "gelu" ? Activation::GELU : Activation::PReLU;
   o.config.classes = args.get_int("classes");
+  if (args.has("weights")) {
+    o.weights = args.get("weights");
+    o.config = load_pmsdsen(o.weights)->config();  // checks the file before any timing
+  }
   PMSDSEN_CHECK(o.config.classes >= 1, "bench model: --classes must be positive");
   o.all_heads = args.flag("all-heads");
   o.graph = !args.flag("no-graph");
@@ -351,16 +372,30 @@ int run(const std::vector<std::string>& argv) {
         wanted.push_back(item);
       }
   }
+  if (args.has("batches")) {
+    std::stringstream ss(args.get("batches"));
+    std::string item;
+    while (std::getline(ss, item, ','))
+      if (!item.empty()) {
+        char* end = nullptr;
+        const long long b = std::strtoll(item.c_str(), &end, 10);
+        PMSDSEN_CHECK(*end == '\0' && b >= 1, "bench model: --batches: '", item, "' is not a positive integer");
+        o.batches.push_back(b);
+      }
+  }
   std::vector<ModelRecord> selected;
   for (const ModelRecord& r : all_records()) {
-    const bool want = args.flag("quick") ? (r.name == "inference" && r.batch == 1)
-                                         : std::find(wanted.begin(), wanted.end(), r.name) != wanted.end();
+    bool want = args.flag("quick") ? (r.name == "inference" && r.batch == 1)
+                                   : std::find(wanted.begin(), wanted.end(), r.name) != wanted.end();
+    if (want && r.name == "inference" && !o.batches.empty())
+      want = std::find(o.batches.begin(), o.batches.end(), r.batch) != o.batches.end();
     if (want) selected.push_back(r);
   }
   PMSDSEN_CHECK(!selected.empty(), "bench model: no record selected");
 
   const DeviceInfo info = device_info(o.device);
   nlohmann::json out = run_header("bench model", info);
+  if (o.device.is_cpu()) out["rss_start_bytes"] = peak_rss();  // before any model is built
   out["act"] = act;
   out["classes"] = o.config.classes;
   out["inference_heads"] = o.all_heads ? 3 : 1;

@@ -83,6 +83,36 @@ void depthwise3x3_row(const ConstView& in, int64_t h, int64_t w, int d, const fl
 
 constexpr int64_t kMaxPoolChannels = 1024;  // the plan checks its maps against this
 
+namespace {
+
+// One output pixel of a pool over CC channels known at compile time (the 3-channel image).
+template <int CC>
+void pool_pixel_fixed(const ConstView& in, int64_t w, int ys, int ye, int xs, int xe, int div, int mys, int mye,
+                      int mxs, int mxe, PoolMode mode, int64_t n, float* out) {
+  float acc[CC] = {}, best[CC];
+  if (mode != PoolMode::Max) {
+    for (int y = ys; y < ye; ++y)
+      for (int x = xs; x < xe; ++x) {
+        const float* src = in.at(n, int64_t(y) * w + x);
+        for (int c = 0; c < CC; ++c) acc[c] += src[c];
+      }
+    for (int c = 0; c < CC; ++c) acc[c] = acc[c] / static_cast<float>(div);
+  }
+  if (mode != PoolMode::Avg) {
+    for (int c = 0; c < CC; ++c) best[c] = -std::numeric_limits<float>::infinity();
+    for (int y = mys; y < mye; ++y)
+      for (int x = mxs; x < mxe; ++x) {
+        const float* src = in.at(n, int64_t(y) * w + x);
+        for (int c = 0; c < CC; ++c)
+          if (src[c] > best[c] || src[c] != src[c]) best[c] = src[c];
+      }
+  }
+  for (int c = 0; c < CC; ++c)
+    out[c] = mode == PoolMode::Avg ? acc[c] : mode == PoolMode::Max ? best[c] : acc[c] + best[c];
+}
+
+}  // namespace
+
 void pool_row(const ConstView& in, int64_t h, int64_t w, int64_t oh, int64_t ow, int k, int s, int p, PoolMode mode,
               int64_t n, int64_t oy, float* raw, int64_t ld) {
   (void)oh;
@@ -95,6 +125,10 @@ void pool_row(const ConstView& in, int64_t h, int64_t w, int64_t oh, int64_t ow,
     hd::avg_pool_window(static_cast<int>(ox), k, s, p, static_cast<int>(w), xs, xe, xdiv);
     hd::max_pool_window(static_cast<int>(ox), k, s, p, static_cast<int>(w), mxs, mxe);
     float* out = raw + ox * ld;
+    if (C == 3) {
+      pool_pixel_fixed<3>(in, w, ys, ye, xs, xe, ydiv * xdiv, mys, mye, mxs, mxe, mode, n, out);
+      continue;
+    }
     if (mode != PoolMode::Max) {
       for (int64_t c = 0; c < C; ++c) out[c] = 0.0f;
       for (int y = ys; y < ye; ++y)
@@ -115,7 +149,7 @@ void pool_row(const ConstView& in, int64_t h, int64_t w, int64_t oh, int64_t ow,
           const float* src = in.at(n, int64_t(y) * w + x);
           for (int64_t c = 0; c < cc; ++c) {
             const float v = src[c];
-            if (v > best[c] || std::isnan(v)) best[c] = v;
+            if (v > best[c] || v != v) best[c] = v;
           }
         }
       if (mode == PoolMode::Max) {

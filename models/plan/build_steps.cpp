@@ -420,12 +420,7 @@ void NetBuilder::upsample_output(const std::string& name, int buf, int64_t class
 }
 
 void NetBuilder::host(const std::string& name, const std::vector<int>& uses, std::function<void()> f) {
-  Program::Step s;
-  s.name = name;
-  s.kind = "host";
-  s.tiles = 0;
-  s.body = [f = std::move(f)](int64_t, float*) { f(); };
-  pb_.step(std::move(s), uses);
+  pb_.serial(name, uses, std::move(f));
 }
 
 }  // namespace pmsdsen::plan

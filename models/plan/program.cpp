@@ -1,6 +1,7 @@
 #include "models/plan/program.h"
 
 #include <sys/mman.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -97,6 +98,29 @@ void ProgramBuilder::step(Program::Step s, const std::vector<int>& uses) {
   steps_.push_back(std::move(s));
 }
 
+void ProgramBuilder::serial(const std::string& name, const std::vector<int>& uses, std::function<void()> f) {
+  if (!steps_.empty() && steps_.back().tiles > 0 && steps_.back().finish_name.empty()) {
+    const int index = static_cast<int>(steps_.size()) - 1;
+    if (dry_) {
+      for (int id : uses) {
+        Program::Buffer& b = buffers_.at(static_cast<size_t>(id));
+        if (b.first < 0) b.first = index;
+        b.last = index;
+      }
+    } else {
+      steps_.back().finish = std::move(f);
+    }
+    steps_.back().finish_name = name;
+    return;
+  }
+  Program::Step s;
+  s.name = name;
+  s.kind = "host";
+  s.tiles = 0;
+  s.body = [f = std::move(f)](int64_t, float*) { f(); };
+  step(std::move(s), uses);
+}
+
 void ProgramBuilder::need_scratch(int64_t floats) {
   scratch_floats_ = std::max(scratch_floats_, static_cast<size_t>(floats));
 }
@@ -142,21 +166,42 @@ void Program::run(std::vector<StepProfile>* profile) {
     }
   }
   float* scratch = static_cast<float*>(scratch_.get());
+  if (!done_) done_.reset(new std::atomic<int64_t>[steps_.size()]);
+  for (size_t i = 0; i < steps_.size(); ++i) done_[i].store(0, std::memory_order_relaxed);
   using Clock = std::chrono::steady_clock;
+  std::vector<double> cpu(profile ? steps_.size() * static_cast<size_t>(threads) : 0);
+  auto thread_cpu = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  };
 #pragma omp parallel num_threads(threads)
   {
-    float* mine = scratch + static_cast<size_t>(omp_get_thread_num()) * scratch_stride_;
+    const int tid = omp_get_thread_num();
+    float* mine = scratch + static_cast<size_t>(tid) * scratch_stride_;
     Clock::time_point t0 = Clock::now();
+    double c0 = profile ? thread_cpu() : 0.0;
     for (size_t i = 0; i < steps_.size(); ++i) {
       const Step& s = steps_[i];
       if (s.tiles == 0) {
 #pragma omp single
         s.body(0, mine);
-      } else {
+      } else if (!s.finish) {
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < s.tiles; ++t) s.body(t, mine);
+      } else {
+        std::atomic<int64_t>& done = done_[i];
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int64_t t = 0; t < s.tiles; ++t) {
+          s.body(t, mine);
+          if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == s.tiles) s.finish();
+        }
+#pragma omp barrier
       }
       if (profile) {
+        const double c1 = thread_cpu();
+        cpu[i * static_cast<size_t>(threads) + static_cast<size_t>(tid)] = c1 - c0;
+        c0 = c1;
 #pragma omp master
         {
           const Clock::time_point t1 = Clock::now();
@@ -166,6 +211,9 @@ void Program::run(std::vector<StepProfile>* profile) {
       }
     }
   }
+  if (profile)
+    for (size_t i = 0; i < steps_.size(); ++i)
+      for (int t = 0; t < threads; ++t) (*profile)[i].cpu_seconds += cpu[i * static_cast<size_t>(threads) + t];
 }
 
 }  // namespace pmsdsen::plan

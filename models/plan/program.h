@@ -12,6 +12,7 @@
 // shared dynamically among the threads (a barrier after it) or a small serial job run
 // by one thread. A tile writes only its own outputs and per-tile partial sums, so results
 // do not depend on the thread count or on which thread ran which tile.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -22,7 +23,8 @@ namespace pmsdsen::plan {
 
 struct StepProfile {
   std::string name, kind;
-  double seconds = 0;  // summed over the profiled runs
+  double seconds = 0;  // wall time, summed over the profiled runs
+  double cpu_seconds = 0;  // CPU time of all threads (robust when other work shares the cores)
   double macs = 0;     // multiply-accumulates per run (0 for non-convolutions)
   int64_t tiles = 0;
 };
@@ -35,6 +37,10 @@ class Program {
     int64_t tiles = 0;  // 0: a serial job
     double macs = 0;
     std::function<void(int64_t tile, float* scratch)> body;
+    // A small serial job run right after the last tile, by the thread that finished it
+    // (a host computation that needs this step's results: no barrier of its own).
+    std::function<void()> finish;
+    std::string finish_name;
   };
   struct Buffer {
     std::string name;
@@ -63,6 +69,7 @@ class Program {
   std::shared_ptr<void> scratch_;      // per thread
   size_t scratch_stride_ = 0;          // floats per thread
   int scratch_threads_ = 0;
+  std::unique_ptr<std::atomic<int64_t>[]> done_;  // tiles finished per step (steps with a finish)
 };
 
 // Offsets for buffers with lifetimes [first, last] (steps): returns the arena size.
@@ -77,6 +84,9 @@ class ProgramBuilder {
   float* ptr(int id) const;
   // Appends a step that reads and writes the given buffers (for their lifetimes).
   void step(Program::Step s, const std::vector<int>& uses);
+  // A small serial job: run by the thread that finishes the previous step's last tile
+  // when that step is tiled and has none yet, else as a step of its own.
+  void serial(const std::string& name, const std::vector<int>& uses, std::function<void()> f);
   // The tile scratch every thread needs (floats), at least.
   void need_scratch(int64_t floats);
   bool dry() const { return dry_; }
