@@ -99,7 +99,7 @@ void ProgramBuilder::step(Program::Step s, const std::vector<int>& uses) {
 }
 
 void ProgramBuilder::serial(const std::string& name, const std::vector<int>& uses, std::function<void()> f) {
-  if (!steps_.empty() && steps_.back().tiles > 0 && steps_.back().finish_name.empty()) {
+  if (!steps_.empty() && steps_.back().tiles > 0) {
     const int index = static_cast<int>(steps_.size()) - 1;
     if (dry_) {
       for (int id : uses) {
@@ -108,9 +108,9 @@ void ProgramBuilder::serial(const std::string& name, const std::vector<int>& use
         b.last = index;
       }
     } else {
-      steps_.back().finish = std::move(f);
+      steps_.back().finish.push_back(std::move(f));
     }
-    steps_.back().finish_name = name;
+    steps_.back().finish_names.push_back(name);
     return;
   }
   Program::Step s;
@@ -186,7 +186,7 @@ void Program::run(std::vector<StepProfile>* profile) {
       if (s.tiles == 0) {
 #pragma omp single
         s.body(0, mine);
-      } else if (!s.finish) {
+      } else if (s.finish.empty()) {
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < s.tiles; ++t) s.body(t, mine);
       } else {
@@ -194,7 +194,8 @@ void Program::run(std::vector<StepProfile>* profile) {
 #pragma omp for schedule(dynamic, 1) nowait
         for (int64_t t = 0; t < s.tiles; ++t) {
           s.body(t, mine);
-          if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == s.tiles) s.finish();
+          if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == s.tiles)
+            for (const auto& f : s.finish) f();
         }
 #pragma omp barrier
       }

@@ -37,10 +37,10 @@ class Program {
     int64_t tiles = 0;  // 0: a serial job
     double macs = 0;
     std::function<void(int64_t tile, float* scratch)> body;
-    // A small serial job run right after the last tile, by the thread that finished it
-    // (a host computation that needs this step's results: no barrier of its own).
-    std::function<void()> finish;
-    std::string finish_name;
+    // Small serial jobs run right after the last tile, in order, by the thread that
+    // finished it (host computations on this step's results: no barrier of their own).
+    std::vector<std::function<void()>> finish;
+    std::vector<std::string> finish_names;
   };
   struct Buffer {
     std::string name;
@@ -85,7 +85,7 @@ class ProgramBuilder {
   // Appends a step that reads and writes the given buffers (for their lifetimes).
   void step(Program::Step s, const std::vector<int>& uses);
   // A small serial job: run by the thread that finishes the previous step's last tile
-  // when that step is tiled and has none yet, else as a step of its own.
+  // when that step is tiled, else as a step of its own.
   void serial(const std::string& name, const std::vector<int>& uses, std::function<void()> f);
   // The tile scratch every thread needs (floats), at least.
   void need_scratch(int64_t floats);
