@@ -51,7 +51,9 @@ TEST_P(PlanVsEager, LogitsAndClassesMatch) {
 INSTANTIATE_TEST_SUITE_P(Plan, PlanVsEager,
                          ::testing::Values(Case{Activation::GELU, 1, 64, 96}, Case{Activation::PReLU, 1, 64, 96},
                                            Case{Activation::GELU, 2, 40, 72}, Case{Activation::PReLU, 3, 24, 40},
-                                           Case{Activation::GELU, 1, 8, 8}));
+                                           Case{Activation::GELU, 1, 8, 8},
+                                           // large enough to run image by image
+                                           Case{Activation::PReLU, 2, 256, 264}));
 
 TEST(Plan, ReusesItsArenaAndOutputs) {
   std::unique_ptr<PMSDSEN> model = test::trained_looking_model(Activation::GELU, 5, 3);

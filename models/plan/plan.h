@@ -33,17 +33,24 @@ class InferencePlan {
   PmsdsenOutput run(const Tensor& x, bool heads = false);
   Tensor forward(const Tensor& x) { return run(x, false).logits; }
 
-  // The program of the last run's shape (compiled on demand for another one).
-  const Program& program(int64_t batch, int64_t height, int64_t width, bool heads);
+  // The program for inputs of this shape (compiled on demand; a batch-1 program for large
+  // images, see program_batch).
+  const Program& program(int64_t batch, int64_t height, int64_t width, bool heads);  // see program_batch
   // Bytes of the arena of the last compiled program (the peak of live activations).
   size_t arena_bytes() const { return program_.arena_bytes(); }
   // All the memory the plan holds: arena, per-thread scratch, prepared weights.
   size_t memory_bytes() const;
-  // Per-step wall time over the runs since it was switched on (profile_runs() of them).
+  // Per-step times over the program runs since it was switched on (profile_runs() of them;
+  // one per image when images run one at a time).
   void set_profiling(bool on);
   const std::vector<StepProfile>& profile() const { return profile_; }
   int profile_runs() const { return profile_runs_; }
   const PmsdsenConfig& config() const { return config_; }
+
+  // Inputs of at least this many pixels run image by image through a batch-1 program.
+  static constexpr int64_t kPerSamplePixels = int64_t{1} << 16;
+  // The batch of the program that runs an input of this shape.
+  static int64_t program_batch(int64_t batch, int64_t height, int64_t width);
 
  private:
   void compile(int64_t batch, int64_t height, int64_t width, bool heads);
