@@ -6,12 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "autograd/ops_basic.h"
 #include "autograd/ops_conv.h"
 #include "autograd/ops_nn.h"
 #include "core/cpu/nhwc.h"
+#include "core/cpu/nhwc_gelu.h"
 #include "core/cpu/vec_math.h"
 #include "tests/test_util.h"
 
@@ -324,6 +326,27 @@ TEST(NhwcKernels, EpilogueOpsComputeWhatTheySay) {
       EXPECT_EQ(out1[q * (C + 2) + C + 1], 0.0f);
     }
   }
+}
+
+}  // namespace
+}  // namespace pmsdsen
+
+namespace pmsdsen {
+namespace {
+
+TEST(NhwcKernels, GeluIsWithinHalfAMillionthOfTheExactOne) {
+  std::vector<float> v;
+  for (double x = -12.0; x <= 12.0; x += 1.0 / 1024) v.push_back(static_cast<float>(x));
+  v.push_back(std::numeric_limits<float>::infinity());
+  std::vector<float> y = v;
+  cpu::nhwc::gelu_array(y.data(), static_cast<int64_t>(y.size()));
+  double worst = 0;
+  for (size_t i = 0; i + 1 < v.size(); ++i) {
+    const double x = v[i], exact = 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
+    worst = std::max(worst, std::abs(y[i] - exact) / std::max(1.0, std::abs(x)));
+  }
+  EXPECT_LT(worst, 5e-7);
+  EXPECT_EQ(y.back(), std::numeric_limits<float>::infinity());
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "core/activation_math.h"
 #include "core/cpu/nhwc.h"
+#include "core/cpu/nhwc_gelu.h"
 #include "core/cpu/vec_math.h"
 #include "core/resize_math.h"
 
@@ -15,8 +16,6 @@ namespace {
 
 constexpr int kPattern = 16;
 
-// GELU with the rational erf (no exp): within 1e-6 of the eager kernels' value.
-inline float gelu(float x) { return x * 0.5f * (1.0f + rational_erf(x * 0.70710678118654752f)); }
 
 // v[0..m) = act(v); slopes[0..m) for PReLU.
 inline void activate(float* __restrict__ v, int64_t m, const Act& act, const float* slopes) {
@@ -24,8 +23,7 @@ inline void activate(float* __restrict__ v, int64_t m, const Act& act, const flo
     case Act::None:
       break;
     case Act::GELU:
-#pragma omp simd
-      for (int64_t c = 0; c < m; ++c) v[c] = gelu(v[c]);
+      gelu_array(v, m);
       break;
     case Act::PReLU:
 #pragma omp simd
@@ -56,15 +54,15 @@ inline void repeat(const float* p, int m, float* out) {
   for (int j = 0; j < kPattern; ++j) out[j] = p[j % m];
 }
 
-// x[i] = f(x[i], pat[i % 16]) over n floats.
+// x[i] = f(x[i], pat[i % 16], i % 16, i) over n floats.
 template <class F>
 inline void flat_apply(float* __restrict__ x, int64_t n, const float* pat, F f) {
   int64_t i = 0;
   for (; i + kPattern <= n; i += kPattern) {
 #pragma omp simd
-    for (int j = 0; j < kPattern; ++j) x[i + j] = f(x[i + j], pat[j], i + j);
+    for (int j = 0; j < kPattern; ++j) x[i + j] = f(x[i + j], pat[j], j, i + j);
   }
-  for (int j = 0; i + j < n; ++j) x[i + j] = f(x[i + j], pat[j], i + j);
+  for (int j = 0; i + j < n; ++j) x[i + j] = f(x[i + j], pat[j], j, i + j);
 }
 
 // Copies m floats per pixel: dst rows of stride ds, src rows of stride ss.
@@ -146,7 +144,7 @@ PMSDSEN_EP_OP(op_bias) {
   if (flat.on) {
     float pa[kPattern];
     repeat(a, m, pa);
-    flat_apply(base, flat.n, pa, [](float v, float p, int64_t) { return v + p; });
+    flat_apply(base, flat.n, pa, [](float v, float p, int, int64_t) { return v + p; });
     return;
   }
   for (int64_t r = 0; r < t.T; ++r) {
@@ -163,7 +161,7 @@ PMSDSEN_EP_OP(op_affine) {
     float pa[kPattern], pb[kPattern];
     repeat(a, m, pa);
     repeat(b, m, pb);
-    flat_apply(base, flat.n, pa, [&](float v, float p, int64_t k) { return v * p + pb[k % kPattern]; });
+    flat_apply(base, flat.n, pa, [&](float v, float p, int j, int64_t) { return v * p + pb[j]; });
     return;
   }
   for (int64_t r = 0; r < t.T; ++r) {
@@ -180,8 +178,8 @@ PMSDSEN_EP_OP(op_nc) {  // ScaleNC and AddNC
   if (flat.on) {
     float pa[kPattern];
     repeat(s, m, pa);
-    if (mul) flat_apply(base, flat.n, pa, [](float v, float p, int64_t) { return v * p; });
-    else flat_apply(base, flat.n, pa, [](float v, float p, int64_t) { return v + p; });
+    if (mul) flat_apply(base, flat.n, pa, [](float v, float p, int, int64_t) { return v * p; });
+    else flat_apply(base, flat.n, pa, [](float v, float p, int, int64_t) { return v + p; });
     return;
   }
   for (int64_t r = 0; r < t.T; ++r) {
@@ -204,7 +202,7 @@ PMSDSEN_EP_OP(op_add_view) {
     if (op.nc) {
       float pa[kPattern];
       repeat(op.nc + t.n * op.nc_stride, m, pa);
-      flat_apply(base, flat.n, pa, [src](float v, float p, int64_t k) { return v + src[k] * p; });
+      flat_apply(base, flat.n, pa, [src](float v, float p, int, int64_t k) { return v + src[k] * p; });
     } else {
 #pragma omp simd
       for (int64_t k = 0; k < flat.n; ++k) base[k] += src[k];
@@ -236,7 +234,7 @@ PMSDSEN_EP_OP(op_activate) {
   } else if (flat.on) {
     float pa[kPattern];
     repeat(op.act.slopes, m, pa);
-    flat_apply(base, flat.n, pa, [](float v, float p, int64_t) { return v > 0.0f ? v : v * p; });
+    flat_apply(base, flat.n, pa, [](float v, float p, int, int64_t) { return v > 0.0f ? v : v * p; });
   } else {
     for (int64_t r = 0; r < t.T; ++r) activate(base + r * t.ld, m, op.act, op.act.slopes);
   }
