@@ -46,20 +46,32 @@ void depthwise3x3_row(const ConstView& in, int64_t h, int64_t w, int d, const fl
   const int64_t x0 = std::min<int64_t>(d, w), x1 = std::max<int64_t>(x0, w - d);
   const int64_t e0 = x0 * C, e1 = x1 * C;
   const int64_t shift = static_cast<int64_t>(d) * C;
+  // The rows inside the image, and their weights: the loop below has no tests.
+  const float* in_rows[3];
+  int ky_of[3], nrows = 0;
+  for (int ky = 0; ky < 3; ++ky)
+    if (rows[ky]) in_rows[nrows] = rows[ky], ky_of[nrows++] = ky;
   int64_t e = e0;
   int ph = 0;
-  for (; e + kLanes <= e1; e += kLanes) {
-    vf acc = load(bpat + ph * kLanes);
-    for (int ky = 0; ky < 3; ++ky) {
-      const float* r = rows[ky];
-      if (!r) continue;
-      const float* wp = wpat + (ky * 3 * period + ph) * kLanes;
-      acc += load(wp) * load(r + e - shift);
-      acc += load(wp + period * kLanes) * load(r + e);
-      acc += load(wp + 2 * period * kLanes) * load(r + e + shift);
+  const int64_t pl = static_cast<int64_t>(period) * kLanes;
+  auto taps = [&](int i, int64_t at, int phase) {
+    const float* r = in_rows[i] + at;
+    const float* wp = wpat + (ky_of[i] * 3 * period + phase) * kLanes;
+    return load(wp) * load(r - shift) + load(wp + pl) * load(r) + load(wp + 2 * pl) * load(r + shift);
+  };
+  if (nrows == 3) {
+    for (; e + kLanes <= e1; e += kLanes) {
+      const vf a = taps(0, e, ph), b = taps(1, e, ph), c = taps(2, e, ph);
+      store(raw + e, load(bpat + ph * kLanes) + (a + b) + c);
+      if (++ph == period) ph = 0;
     }
-    store(raw + e, acc);
-    if (++ph == period) ph = 0;
+  } else {
+    for (; e + kLanes <= e1; e += kLanes) {
+      vf acc = load(bpat + ph * kLanes);
+      for (int i = 0; i < nrows; ++i) acc += taps(i, e, ph);
+      store(raw + e, acc);
+      if (++ph == period) ph = 0;
+    }
   }
   // The rest element by element: the interior's tail and the border pixels.
   auto element = [&](int64_t idx) {
