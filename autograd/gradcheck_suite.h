@@ -12,7 +12,7 @@
 namespace pmsdsen::autograd {
 
 struct GradCase {
-  std::string op;      // "depthwise_conv2d"
+  std::string op;      // an op of the table (autograd/op_table.def), or kComposedCase
   std::string config;  // "dilation=2 x[2,5,13,10]"
   // CPU float64 inputs; those to be checked have requires_grad set.
   std::function<std::vector<Tensor>(Generator&)> make_inputs;
@@ -23,17 +23,24 @@ struct GradCase {
   double cuda_rtol = 2e-3;
 };
 
-// Every case, in a fixed order.
+// Every case, in the order of the op table (composed cases last).
 const std::vector<GradCase>& gradcheck_suite();
 
 // Runs one case: analytic gradient on `device` (float64 on the CPU, float32 on CUDA)
 // against float64 central differences on the CPU.
 GradCheckReport run_grad_case(const GradCase& c, Device device, uint64_t seed = 2024);
 
-// Case lists, one per op family (autograd/gradcheck_cases_*.cpp).
+// Case lists, one per op family (autograd/gradcheck_cases_<family>.cpp).
 void add_basic_grad_cases(std::vector<GradCase>& cases);
 void add_conv_grad_cases(std::vector<GradCase>& cases);
-void add_nn_grad_cases(std::vector<GradCase>& cases);
+void add_norm_grad_cases(std::vector<GradCase>& cases);
+void add_activation_grad_cases(std::vector<GradCase>& cases);
+void add_pool_grad_cases(std::vector<GradCase>& cases);
+void add_resize_grad_cases(std::vector<GradCase>& cases);
+void add_loss_grad_cases(std::vector<GradCase>& cases);
+
+// The op of cases that check a graph of several ops rather than one.
+inline constexpr const char* kComposedCase = "composed";
 
 // Helpers for writing cases.
 Tensor random_input(Generator& gen, const Shape& shape, bool requires_grad = true,

@@ -1,18 +1,13 @@
-// Activations and the softmax across channel groups (declared in autograd/ops_nn.h).
-#include "autograd/dispatch.h"
-#include "autograd/node.h"
-#include "autograd/ops_nn.h"
-#include "core/cpu/activation.h"
+#include "autograd/ops_activation.h"
 
-#ifdef PMSDSEN_WITH_CUDA
-#include "cuda/activation.h"
-#endif
+#include "autograd/backend.h"
+#include "autograd/node.h"
 
 namespace pmsdsen::ops {
 
-using autograd::dispatch;
 using autograd::GradList;
 using autograd::Node;
+using autograd::on_backend;
 using autograd::record;
 
 namespace {
@@ -29,86 +24,51 @@ struct NCS {
       : N(x.size(0)), C(x.size(1)), S(x.size(0) * x.size(1) > 0 ? x.numel() / (x.size(0) * x.size(1)) : 0) {}
 };
 
+// y = f(x) elementwise. forward(B, x, y, n) and backward(B, g, saved, gx, n) call the
+// backend's kernels; `saved` is x, or y when the derivative is written in the output.
+template <class Forward, class Backward>
+Tensor elementwise(const char* op, const Tensor& x, bool saves_output, Forward forward, Backward backward) {
+  check_input(x, op);
+  return on_backend(x, op, [&](auto b) {
+    using B = decltype(b);
+    using T = typename B::Scalar;
+    Tensor y = Tensor::empty_like(x);
+    const int64_t n = x.numel();
+    forward(b, x.data<T>(), y.data<T>(), n);
+    Tensor saved = (saves_output ? y : x).detach();
+    return record(op, y, {x}, [saved, n, backward](const Tensor& g, const Node&) -> GradList {
+      Tensor gx = Tensor::empty_like(saved);
+      backward(B{}, g.data<T>(), saved.data<T>(), gx.data<T>(), n);
+      return {gx};
+    });
+  });
+}
+
 }  // namespace
 
 Tensor gelu(const Tensor& x) {
-  check_input(x, "gelu");
-  Tensor y = Tensor::empty_like(x);
-  const int64_t n = x.numel();
-  dispatch(
-      x, "gelu",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::gelu_forward<T>(x.data<T>(), y.data<T>(), n);
-      },
-      [&] { PMSDSEN_IF_CUDA(cuda::gelu_forward(x.data<float>(), y.data<float>(), n)); });
-  Tensor sx = x.detach();
-  return record("gelu", y, {x}, [sx, n](const Tensor& g, const Node&) -> GradList {
-    Tensor gx = Tensor::empty_like(sx);
-    dispatch(
-        g, "gelu backward",
-        [&](auto tag) {
-          using T = typename decltype(tag)::type;
-          cpu::gelu_backward<T>(g.data<T>(), sx.data<T>(), gx.data<T>(), n);
-        },
-        [&] { PMSDSEN_IF_CUDA(cuda::gelu_backward(g.data<float>(), sx.data<float>(), gx.data<float>(), n)); });
-    return {gx};
-  });
-}
-
-Tensor leaky_relu(const Tensor& x, double negative_slope) {
-  check_input(x, "leaky_relu");
-  Tensor y = Tensor::empty_like(x);
-  const int64_t n = x.numel();
-  dispatch(
-      x, "leaky_relu",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::leaky_relu_forward<T>(x.data<T>(), T(negative_slope), y.data<T>(), n);
-      },
-      [&] {
-        PMSDSEN_IF_CUDA(cuda::leaky_relu_forward(x.data<float>(), float(negative_slope), y.data<float>(), n));
-      });
-  Tensor sx = x.detach();
-  return record("leaky_relu", y, {x}, [sx, n, negative_slope](const Tensor& g, const Node&) -> GradList {
-    Tensor gx = Tensor::empty_like(sx);
-    dispatch(
-        g, "leaky_relu backward",
-        [&](auto tag) {
-          using T = typename decltype(tag)::type;
-          cpu::leaky_relu_backward<T>(g.data<T>(), sx.data<T>(), T(negative_slope), gx.data<T>(), n);
-        },
-        [&] {
-          PMSDSEN_IF_CUDA(cuda::leaky_relu_backward(g.data<float>(), sx.data<float>(), float(negative_slope),
-                                                    gx.data<float>(), n));
-        });
-    return {gx};
-  });
+  return elementwise(
+      "gelu", x, false, [](auto b, auto... a) { decltype(b)::gelu_forward(a...); },
+      [](auto b, auto... a) { decltype(b)::gelu_backward(a...); });
 }
 
 Tensor sigmoid(const Tensor& x) {
-  check_input(x, "sigmoid");
-  Tensor y = Tensor::empty_like(x);
-  const int64_t n = x.numel();
-  dispatch(
-      x, "sigmoid",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::sigmoid_forward<T>(x.data<T>(), y.data<T>(), n);
+  return elementwise(
+      "sigmoid", x, true, [](auto b, auto... a) { decltype(b)::sigmoid_forward(a...); },
+      [](auto b, auto... a) { decltype(b)::sigmoid_backward(a...); });
+}
+
+Tensor leaky_relu(const Tensor& x, double negative_slope) {
+  return elementwise(
+      "leaky_relu", x, false,
+      [negative_slope](auto b, const auto* in, auto* out, int64_t n) {
+        using T = std::remove_const_t<std::remove_pointer_t<decltype(in)>>;
+        decltype(b)::leaky_relu_forward(in, T(negative_slope), out, n);
       },
-      [&] { PMSDSEN_IF_CUDA(cuda::sigmoid_forward(x.data<float>(), y.data<float>(), n)); });
-  Tensor sy = y.detach();
-  return record("sigmoid", y, {x}, [sy, n](const Tensor& g, const Node&) -> GradList {
-    Tensor gx = Tensor::empty_like(sy);
-    dispatch(
-        g, "sigmoid backward",
-        [&](auto tag) {
-          using T = typename decltype(tag)::type;
-          cpu::sigmoid_backward<T>(g.data<T>(), sy.data<T>(), gx.data<T>(), n);
-        },
-        [&] { PMSDSEN_IF_CUDA(cuda::sigmoid_backward(g.data<float>(), sy.data<float>(), gx.data<float>(), n)); });
-    return {gx};
-  });
+      [negative_slope](auto b, const auto* g, const auto* x, auto* gx, int64_t n) {
+        using T = std::remove_const_t<std::remove_pointer_t<decltype(x)>>;
+        decltype(b)::leaky_relu_backward(g, x, T(negative_slope), gx, n);
+      });
 }
 
 Tensor prelu(const Tensor& x, const Tensor& slope) {
@@ -122,35 +82,19 @@ Tensor prelu(const Tensor& x, const Tensor& slope) {
                 ", got ", shape_str(slope.shape()));
   const NCS d(x);
   const int64_t count = slope.numel();
-  Tensor y = Tensor::empty_like(x);
-  dispatch(
-      x, "prelu",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::prelu_forward<T>(x.data<T>(), slope.data<T>(), count, y.data<T>(), d.N, d.C, d.S);
-      },
-      [&] {
-        PMSDSEN_IF_CUDA(cuda::prelu_forward(x.data<float>(), slope.data<float>(), count, y.data<float>(),
-                                            d.N, d.C, d.S));
-      });
-  Tensor sx = x.detach(), ss = slope.detach();
-  return record("prelu", y, {x, slope}, [sx, ss, d, count](const Tensor& g, const Node& node) -> GradList {
-    Tensor gx = node.needs_grad(0) ? Tensor::empty_like(sx) : Tensor();
-    Tensor gs = node.needs_grad(1) ? Tensor::empty_like(ss) : Tensor();
-    dispatch(
-        g, "prelu backward",
-        [&](auto tag) {
-          using T = typename decltype(tag)::type;
-          cpu::prelu_backward<T>(g.data<T>(), sx.data<T>(), ss.data<T>(), count,
-                                 gx.defined() ? gx.data<T>() : nullptr,
-                                 gs.defined() ? gs.data<T>() : nullptr, d.N, d.C, d.S);
-        },
-        [&] {
-          PMSDSEN_IF_CUDA(cuda::prelu_backward(g.data<float>(), sx.data<float>(), ss.data<float>(), count,
-                                               gx.defined() ? gx.data<float>() : nullptr,
-                                               gs.defined() ? gs.data<float>() : nullptr, d.N, d.C, d.S));
-        });
-    return {gx, gs};
+  return on_backend(x, "prelu", [&](auto b) {
+    using B = decltype(b);
+    using T = typename B::Scalar;
+    Tensor y = Tensor::empty_like(x);
+    B::prelu_forward(x.data<T>(), slope.data<T>(), count, y.data<T>(), d.N, d.C, d.S);
+    Tensor sx = x.detach(), ss = slope.detach();
+    return record("prelu", y, {x, slope}, [sx, ss, d, count](const Tensor& g, const Node& node) -> GradList {
+      Tensor gx = node.needs_grad(0) ? Tensor::empty_like(sx) : Tensor();
+      Tensor gs = node.needs_grad(1) ? Tensor::empty_like(ss) : Tensor();
+      B::prelu_backward(g.data<T>(), sx.data<T>(), ss.data<T>(), count, autograd::data_or_null<T>(gx),
+                        autograd::data_or_null<T>(gs), d.N, d.C, d.S);
+      return {gx, gs};
+    });
   });
 }
 
@@ -161,28 +105,17 @@ Tensor softmax_groups(const Tensor& x, int64_t groups) {
                 " channels of x ", shape_str(x.shape()), " cannot be split into ", groups, " groups");
   const NCS d(x);
   const int64_t G = groups, C = d.C / groups;
-  Tensor y = Tensor::empty_like(x);
-  dispatch(
-      x, "softmax_groups",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::softmax_groups_forward<T>(x.data<T>(), y.data<T>(), d.N, G, C, d.S);
-      },
-      [&] { PMSDSEN_IF_CUDA(cuda::softmax_groups_forward(x.data<float>(), y.data<float>(), d.N, G, C, d.S)); });
-  Tensor sy = y.detach();
-  return record("softmax_groups", y, {x}, [sy, d, G, C](const Tensor& g, const Node&) -> GradList {
-    Tensor gx = Tensor::empty_like(sy);
-    dispatch(
-        g, "softmax_groups backward",
-        [&](auto tag) {
-          using T = typename decltype(tag)::type;
-          cpu::softmax_groups_backward<T>(g.data<T>(), sy.data<T>(), gx.data<T>(), d.N, G, C, d.S);
-        },
-        [&] {
-          PMSDSEN_IF_CUDA(cuda::softmax_groups_backward(g.data<float>(), sy.data<float>(), gx.data<float>(),
-                                                        d.N, G, C, d.S));
-        });
-    return {gx};
+  return on_backend(x, "softmax_groups", [&](auto b) {
+    using B = decltype(b);
+    using T = typename B::Scalar;
+    Tensor y = Tensor::empty_like(x);
+    B::softmax_groups_forward(x.data<T>(), y.data<T>(), d.N, G, C, d.S);
+    Tensor sy = y.detach();
+    return record("softmax_groups", y, {x}, [sy, d, G, C](const Tensor& g, const Node&) -> GradList {
+      Tensor gx = Tensor::empty_like(sy);
+      B::softmax_groups_backward(g.data<T>(), sy.data<T>(), gx.data<T>(), d.N, G, C, d.S);
+      return {gx};
+    });
   });
 }
 

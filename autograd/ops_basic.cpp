@@ -1,20 +1,14 @@
 #include "autograd/ops_basic.h"
 
-#include "autograd/dispatch.h"
+#include "autograd/backend.h"
 #include "autograd/node.h"
-#include "core/cpu/basic.h"
-#include "core/cpu/gemm.h"
-
-#ifdef PMSDSEN_WITH_CUDA
-#include "cuda/basic.h"
-#include "cuda/blas.h"
-#endif
 
 namespace pmsdsen::ops {
 
-using autograd::dispatch;
 using autograd::GradList;
 using autograd::Node;
+using autograd::on_backend;
+using autograd::on_device;
 using autograd::record;
 
 namespace {
@@ -28,146 +22,103 @@ void check_binary(const Tensor& a, const Tensor& b, const char* op) {
   check_floating(a, op, "a");
 }
 
+// The kernels the ops below share between their passes, on backend B.
+
 // y = alpha * a + beta * b (b may be undefined when beta == 0)
+template <class B>
 Tensor axpby(double alpha, const Tensor& a, double beta, const Tensor& b) {
+  using T = typename B::Scalar;
   Tensor y = Tensor::empty_like(a);
-  const int64_t n = a.numel();
-  dispatch(
-      a, "axpby",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::axpby<T>(T(alpha), a.data<T>(), T(beta), b.defined() ? b.data<T>() : nullptr,
-                      y.data<T>(), n);
-      },
-      [&] {
-        PMSDSEN_IF_CUDA(cuda::axpby(float(alpha), a.data<float>(), float(beta),
-                                    b.defined() ? b.data<float>() : nullptr, y.data<float>(), n));
-      });
+  B::axpby(T(alpha), a.data<T>(), T(beta), autograd::data_or_null<T>(b), y.data<T>(), a.numel());
   return y;
 }
 
-Tensor mul_raw(const Tensor& a, const Tensor& b) {
+template <class B>
+Tensor mul_kernel(const Tensor& a, const Tensor& b) {
+  using T = typename B::Scalar;
   Tensor y = Tensor::empty_like(a);
-  dispatch(
-      a, "mul",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::mul<T>(a.data<T>(), b.data<T>(), y.data<T>(), a.numel());
-      },
-      [&] { PMSDSEN_IF_CUDA(cuda::mul(a.data<float>(), b.data<float>(), y.data<float>(), a.numel())); });
+  B::mul(a.data<T>(), b.data<T>(), y.data<T>(), a.numel());
   return y;
 }
 
-Tensor mul_channel_raw(const Tensor& x, const Tensor& s) {
+template <class B>
+Tensor mul_channel_kernel(const Tensor& x, const Tensor& s) {
+  using T = typename B::Scalar;
   Tensor y = Tensor::empty_like(x);
   const int64_t planes = s.numel();
-  const int64_t plane = planes ? x.numel() / planes : 0;
-  dispatch(
-      x, "mul_channel",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::mul_channel<T>(x.data<T>(), s.data<T>(), y.data<T>(), planes, plane);
-      },
-      [&] {
-        PMSDSEN_IF_CUDA(cuda::mul_channel(x.data<float>(), s.data<float>(), y.data<float>(),
-                                          planes, plane));
-      });
+  B::mul_channel(x.data<T>(), s.data<T>(), y.data<T>(), planes, planes ? x.numel() / planes : 0);
   return y;
 }
 
 // gs (shaped like s) = per-plane sums of g * x.
-Tensor dot_planes_raw(const Tensor& g, const Tensor& x, const Shape& s_shape) {
+template <class B>
+Tensor dot_planes_kernel(const Tensor& g, const Tensor& x, const Shape& s_shape) {
+  using T = typename B::Scalar;
   Tensor gs = Tensor::empty(s_shape, x.dtype(), x.device());
   const int64_t planes = gs.numel();
-  const int64_t plane = planes ? x.numel() / planes : 0;
-  dispatch(
-      x, "mul_channel backward",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::dot_planes<T>(g.data<T>(), x.data<T>(), gs.data<T>(), planes, plane);
-      },
-      [&] {
-        PMSDSEN_IF_CUDA(cuda::dot_planes(g.data<float>(), x.data<float>(), gs.data<float>(),
-                                         planes, plane));
-      });
+  B::dot_planes(g.data<T>(), x.data<T>(), gs.data<T>(), planes, planes ? x.numel() / planes : 0);
   return gs;
 }
 
-// A tensor of `shape` filled with factor * value (value: one element, on the same device).
-Tensor broadcast_scalar(const Tensor& value, double factor, const Shape& shape) {
-  Tensor y = Tensor::empty(shape, value.dtype(), value.device());
-  dispatch(
-      value, "broadcast_scalar",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::broadcast_scalar<T>(value.data<T>(), T(factor), y.data<T>(), y.numel());
-      },
-      [&] {
-        PMSDSEN_IF_CUDA(cuda::broadcast_scalar(value.data<float>(), float(factor), y.data<float>(),
-                                               y.numel()));
-      });
-  return y;
+// C = op(A) op(B), row-major, C already shaped.
+template <class B>
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const Tensor& a, const Tensor& b, Tensor& c) {
+  using T = typename B::Scalar;
+  B::gemm(ta, tb, M, N, K, T(1), a.data<T>(), ta ? M : K, b.data<T>(), tb ? K : N, T(0), c.data<T>(), N);
 }
 
-void copy_channels(const Tensor& src, int64_t src_first, Tensor& dst, int64_t dst_first,
-                   int64_t channels) {
+// Channels [src_first, + channels) of src to [dst_first, + channels) of dst, any dtype.
+void copy_channels(const Tensor& src, int64_t src_first, Tensor& dst, int64_t dst_first, int64_t channels) {
   const int64_t batch = src.size(0);
   const int64_t plane = src.dim() > 2 ? src.numel() / (batch * src.size(1)) : 1;
   const int64_t plane_bytes = plane * static_cast<int64_t>(dtype_size(src.dtype()));
-  if (src.is_cuda()) {
-    PMSDSEN_IF_CUDA(cuda::copy_channels(src.raw_data(), src.size(1), src_first, dst.raw_data(),
-                                        dst.size(1), dst_first, channels, batch, plane_bytes));
-  } else {
-    cpu::copy_channels(src.raw_data(), src.size(1), src_first, dst.raw_data(), dst.size(1),
-                       dst_first, channels, batch, plane_bytes);
-  }
-}
-
-void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const Tensor& A, const Tensor& B,
-          Tensor& C) {
-  const int64_t lda = ta ? M : K, ldb = tb ? K : N;
-  dispatch(
-      A, "matmul",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::gemm<T>(ta, tb, M, N, K, T(1), A.data<T>(), lda, B.data<T>(), ldb, T(0), C.data<T>(), N);
-      },
-      [&] {
-        PMSDSEN_IF_CUDA(cuda::gemm(ta, tb, M, N, K, 1.f, A.data<float>(), lda, B.data<float>(), ldb,
-                                   0.f, C.data<float>(), N));
-      });
+  on_device(src, "copy_channels", [&](auto d) {
+    decltype(d)::copy_channels(src.raw_data(), src.size(1), src_first, dst.raw_data(), dst.size(1), dst_first,
+                               channels, batch, plane_bytes);
+  });
 }
 
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
   check_binary(a, b, "add");
-  return record("add", axpby(1.0, a, 1.0, b), {a, b},
-                [](const Tensor& g, const Node&) -> GradList { return {g, g}; });
+  return on_backend(a, "add", [&](auto bk) {
+    using B = decltype(bk);
+    return record("add", axpby<B>(1.0, a, 1.0, b), {a, b},
+                  [](const Tensor& g, const Node&) -> GradList { return {g, g}; });
+  });
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
   check_binary(a, b, "sub");
-  return record("sub", axpby(1.0, a, -1.0, b), {a, b}, [](const Tensor& g, const Node& node) -> GradList {
-    return {g, node.needs_grad(1) ? axpby(-1.0, g, 0.0, Tensor()) : Tensor()};
+  return on_backend(a, "sub", [&](auto bk) {
+    using B = decltype(bk);
+    return record("sub", axpby<B>(1.0, a, -1.0, b), {a, b}, [](const Tensor& g, const Node& node) -> GradList {
+      return {g, node.needs_grad(1) ? axpby<B>(-1.0, g, 0.0, Tensor()) : Tensor()};
+    });
   });
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   check_binary(a, b, "mul");
-  Tensor sa = a.detach(), sb = b.detach();
-  return record("mul", mul_raw(a, b), {a, b}, [sa, sb](const Tensor& g, const Node& node) -> GradList {
-    return {node.needs_grad(0) ? mul_raw(g, sb) : Tensor(), node.needs_grad(1) ? mul_raw(g, sa) : Tensor()};
+  return on_backend(a, "mul", [&](auto bk) {
+    using B = decltype(bk);
+    Tensor sa = a.detach(), sb = b.detach();
+    return record("mul", mul_kernel<B>(a, b), {a, b}, [sa, sb](const Tensor& g, const Node& node) -> GradList {
+      return {node.needs_grad(0) ? mul_kernel<B>(g, sb) : Tensor(), node.needs_grad(1) ? mul_kernel<B>(g, sa) : Tensor()};
+    });
   });
 }
 
 Tensor scale(const Tensor& x, double factor) {
   check_defined(x, "scale", "x");
   check_floating(x, "scale", "x");
-  return record("scale", axpby(factor, x, 0.0, Tensor()), {x},
-                [factor](const Tensor& g, const Node&) -> GradList {
-                  return {axpby(factor, g, 0.0, Tensor())};
-                });
+  return on_backend(x, "scale", [&](auto bk) {
+    using B = decltype(bk);
+    return record("scale", axpby<B>(factor, x, 0.0, Tensor()), {x}, [factor](const Tensor& g, const Node&) -> GradList {
+      return {axpby<B>(factor, g, 0.0, Tensor())};
+    });
+  });
 }
 
 Tensor mul_channel(const Tensor& x, const Tensor& s) {
@@ -180,28 +131,31 @@ Tensor mul_channel(const Tensor& x, const Tensor& s) {
                     s.size(1) == x.size(1) && s.numel() == x.size(0) * x.size(1),
                 "mul_channel: scale must be [N, C, 1, ...] for x ", shape_str(x.shape()), ", got ",
                 shape_str(s.shape()));
-  Tensor sx = x.detach(), ss = s.detach();
-  return record("mul_channel", mul_channel_raw(x, s), {x, s},
-                [sx, ss](const Tensor& g, const Node& node) -> GradList {
-                  return {node.needs_grad(0) ? mul_channel_raw(g, ss) : Tensor(),
-                          node.needs_grad(1) ? dot_planes_raw(g, sx, ss.shape()) : Tensor()};
-                });
+  return on_backend(x, "mul_channel", [&](auto bk) {
+    using B = decltype(bk);
+    Tensor sx = x.detach(), ss = s.detach();
+    return record("mul_channel", mul_channel_kernel<B>(x, s), {x, s},
+                  [sx, ss](const Tensor& g, const Node& node) -> GradList {
+                    return {node.needs_grad(0) ? mul_channel_kernel<B>(g, ss) : Tensor(),
+                            node.needs_grad(1) ? dot_planes_kernel<B>(g, sx, ss.shape()) : Tensor()};
+                  });
+  });
 }
 
 Tensor sum(const Tensor& x) {
   check_defined(x, "sum", "x");
   check_floating(x, "sum", "x");
-  Tensor y = Tensor::empty({}, x.dtype(), x.device());
-  dispatch(
-      x, "sum",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        *y.data<T>() = cpu::sum<T>(x.data<T>(), x.numel());
-      },
-      [&] { PMSDSEN_IF_CUDA(cuda::sum(x.data<float>(), y.data<float>(), x.numel())); });
-  const Shape shape = x.shape();
-  return record("sum", y, {x}, [shape](const Tensor& g, const Node&) -> GradList {
-    return {broadcast_scalar(g, 1.0, shape)};
+  return on_backend(x, "sum", [&](auto bk) {
+    using B = decltype(bk);
+    using T = typename B::Scalar;
+    Tensor y = Tensor::empty({}, x.dtype(), x.device());
+    B::sum(x.data<T>(), y.data<T>(), x.numel());
+    const Shape shape = x.shape();
+    return record("sum", y, {x}, [shape](const Tensor& g, const Node&) -> GradList {
+      Tensor gx = Tensor::empty(shape, g.dtype(), g.device());
+      B::broadcast_scalar(g.data<T>(), T(1), gx.data<T>(), gx.numel());
+      return {gx};
+    });
   });
 }
 
@@ -289,20 +243,23 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   PMSDSEN_CHECK(a.dim() == 2 && b.dim() == 2 && a.size(1) == b.size(0), "matmul: cannot multiply ",
                 shape_str(a.shape()), " by ", shape_str(b.shape()));
   const int64_t M = a.size(0), K = a.size(1), N = b.size(1);
-  Tensor y = Tensor::empty({M, N}, a.dtype(), a.device());
-  gemm(false, false, M, N, K, a, b, y);
-  Tensor sa = a.detach(), sb = b.detach();
-  return record("matmul", y, {a, b}, [sa, sb, M, N, K](const Tensor& g, const Node& node) -> GradList {
-    Tensor ga, gb;
-    if (node.needs_grad(0)) {  // ga[M,K] = g[M,N] b^T
-      ga = Tensor::empty({M, K}, g.dtype(), g.device());
-      gemm(false, true, M, K, N, g, sb, ga);
-    }
-    if (node.needs_grad(1)) {  // gb[K,N] = a^T g
-      gb = Tensor::empty({K, N}, g.dtype(), g.device());
-      gemm(true, false, K, N, M, sa, g, gb);
-    }
-    return {ga, gb};
+  return on_backend(a, "matmul", [&](auto bk) {
+    using B = decltype(bk);
+    Tensor y = Tensor::empty({M, N}, a.dtype(), a.device());
+    gemm<B>(false, false, M, N, K, a, b, y);
+    Tensor sa = a.detach(), sb = b.detach();
+    return record("matmul", y, {a, b}, [sa, sb, M, N, K](const Tensor& g, const Node& node) -> GradList {
+      Tensor ga, gb;
+      if (node.needs_grad(0)) {  // ga[M,K] = g[M,N] b^T
+        ga = Tensor::empty({M, K}, g.dtype(), g.device());
+        gemm<B>(false, true, M, K, N, g, sb, ga);
+      }
+      if (node.needs_grad(1)) {  // gb[K,N] = a^T g
+        gb = Tensor::empty({K, N}, g.dtype(), g.device());
+        gemm<B>(true, false, K, N, M, sa, g, gb);
+      }
+      return {ga, gb};
+    });
   });
 }
 

@@ -5,101 +5,59 @@
 // convolution's forward and weight gradient.
 #include "autograd/ops_conv.h"
 
-#include "autograd/dispatch.h"
+#include "autograd/backend.h"
 #include "autograd/node.h"
-#include "core/cpu/conv.h"
-
-#ifdef PMSDSEN_WITH_CUDA
-#include "cuda/conv.h"
-#endif
 
 namespace pmsdsen::ops {
 
-using autograd::dispatch;
+using autograd::data_or_null;
 using autograd::GradList;
 using autograd::Node;
+using autograd::on_backend;
 using autograd::record;
 
 namespace {
 
-// ---- the three kernels and the bias helpers, on either backend ----------------------
+// ---- the three kernels and the bias helpers, on backend B ---------------------------
 
 // y [batch, out_channels, out_h, out_w] = conv(x, w) + b (b may be undefined).
+template <class B>
 Tensor conv_forward(const ConvShape& s, const Tensor& x, const Tensor& w, const Tensor& b) {
+  using T = typename B::Scalar;
   Tensor y = Tensor::empty({s.batch, s.out_channels, s.out_h, s.out_w}, x.dtype(), x.device());
-  dispatch(
-      x, "conv2d",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::conv2d_forward<T>(s, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr,
-                               y.data<T>());
-      },
-      [&] {
-        PMSDSEN_IF_CUDA(cuda::conv2d_forward(s, x.data<float>(), w.data<float>(),
-                                             b.defined() ? b.data<float>() : nullptr,
-                                             y.data<float>()));
-      });
+  B::conv2d_forward(s, x.data<T>(), w.data<T>(), data_or_null<T>(b), y.data<T>());
   return y;
 }
 
 // The gradient of sum(conv(x, w) * gy) with respect to x: [batch, in_channels, in_h, in_w].
+template <class B>
 Tensor conv_input_grad(const ConvShape& s, const Tensor& gy, const Tensor& w) {
+  using T = typename B::Scalar;
   Tensor gx = Tensor::empty({s.batch, s.in_channels, s.in_h, s.in_w}, gy.dtype(), gy.device());
-  dispatch(
-      gy, "conv2d backward",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::conv2d_backward_input<T>(s, gy.data<T>(), w.data<T>(), gx.data<T>());
-      },
-      [&] {
-        PMSDSEN_IF_CUDA(
-            cuda::conv2d_backward_input(s, gy.data<float>(), w.data<float>(), gx.data<float>()));
-      });
+  B::conv2d_backward_input(s, gy.data<T>(), w.data<T>(), gx.data<T>());
   return gx;
 }
 
 // ... and with respect to w (summed over the batch), shaped `w_shape`.
+template <class B>
 Tensor conv_weight_grad(const ConvShape& s, const Tensor& gy, const Tensor& x, const Shape& w_shape) {
+  using T = typename B::Scalar;
   Tensor gw = Tensor::empty(w_shape, gy.dtype(), gy.device());
-  dispatch(
-      gy, "conv2d backward",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::conv2d_backward_weight<T>(s, gy.data<T>(), x.data<T>(), gw.data<T>());
-      },
-      [&] {
-        PMSDSEN_IF_CUDA(
-            cuda::conv2d_backward_weight(s, gy.data<float>(), x.data<float>(), gw.data<float>()));
-      });
+  B::conv2d_backward_weight(s, gy.data<T>(), x.data<T>(), gw.data<T>());
   return gw;
 }
 
+template <class B>
 void add_bias(Tensor& y, const Tensor& b) {
-  const int64_t batch = y.size(0), channels = y.size(1), plane = y.size(2) * y.size(3);
-  dispatch(
-      y, "conv bias",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::conv_add_bias<T>(y.data<T>(), b.data<T>(), batch, channels, plane);
-      },
-      [&] {
-        PMSDSEN_IF_CUDA(cuda::conv_add_bias(y.data<float>(), b.data<float>(), batch, channels, plane));
-      });
+  using T = typename B::Scalar;
+  B::conv_add_bias(y.data<T>(), b.data<T>(), y.size(0), y.size(1), y.size(2) * y.size(3));
 }
 
+template <class B>
 Tensor bias_grad(const Tensor& gy) {
-  const int64_t batch = gy.size(0), channels = gy.size(1), plane = gy.size(2) * gy.size(3);
-  Tensor gb = Tensor::empty({channels}, gy.dtype(), gy.device());
-  dispatch(
-      gy, "conv bias backward",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::conv_bias_backward<T>(gy.data<T>(), batch, channels, plane, gb.data<T>());
-      },
-      [&] {
-        PMSDSEN_IF_CUDA(
-            cuda::conv_bias_backward(gy.data<float>(), batch, channels, plane, gb.data<float>()));
-      });
+  using T = typename B::Scalar;
+  Tensor gb = Tensor::empty({gy.size(1)}, gy.dtype(), gy.device());
+  B::conv_bias_backward(gy.data<T>(), gy.size(0), gy.size(1), gy.size(2) * gy.size(3), gb.data<T>());
   return gb;
 }
 
@@ -107,33 +65,18 @@ enum class ChannelConv { Forward, InputGrad, WeightGrad };
 
 // ECA's channel convolution over x/gy `a` [N, C, 1, 1] with `b` the weight (Forward,
 // InputGrad) or x (WeightGrad).
-Tensor channel_conv_kernel(ChannelConv kind, const Tensor& a, const Tensor& b, const Shape& shape,
-                           int64_t k) {
+template <class B>
+Tensor channel_conv_kernel(ChannelConv kind, const Tensor& a, const Tensor& b, const Shape& shape, int64_t k) {
+  using T = typename B::Scalar;
   const int64_t batch = a.size(0), channels = a.size(1);
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
-  dispatch(
-      a, "channel_conv1d",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        const T *pa = a.data<T>(), *pb = b.data<T>();
-        T* po = out.data<T>();
-        switch (kind) {
-          case ChannelConv::Forward: return cpu::channel_conv1d_forward<T>(pa, pb, po, batch, channels, k);
-          case ChannelConv::InputGrad: return cpu::channel_conv1d_backward_input<T>(pa, pb, po, batch, channels, k);
-          case ChannelConv::WeightGrad: return cpu::channel_conv1d_backward_weight<T>(pa, pb, po, batch, channels, k);
-        }
-      },
-      [&] {
-        PMSDSEN_IF_CUDA({
-          const float *pa = a.data<float>(), *pb = b.data<float>();
-          float* po = out.data<float>();
-          switch (kind) {
-            case ChannelConv::Forward: return cuda::channel_conv1d_forward(pa, pb, po, batch, channels, k);
-            case ChannelConv::InputGrad: return cuda::channel_conv1d_backward_input(pa, pb, po, batch, channels, k);
-            case ChannelConv::WeightGrad: return cuda::channel_conv1d_backward_weight(pa, pb, po, batch, channels, k);
-          }
-        });
-      });
+  const T *pa = a.data<T>(), *pb = b.data<T>();
+  T* po = out.data<T>();
+  switch (kind) {
+    case ChannelConv::Forward: B::channel_conv1d_forward(pa, pb, po, batch, channels, k); break;
+    case ChannelConv::InputGrad: B::channel_conv1d_backward_input(pa, pb, po, batch, channels, k); break;
+    case ChannelConv::WeightGrad: B::channel_conv1d_backward_weight(pa, pb, po, batch, channels, k); break;
+  }
   return out;
 }
 
@@ -191,12 +134,15 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
                 " is too small for a ", s.kernel_h, "x", s.kernel_w, " kernel with padding ",
                 s.padding, " and dilation ", s.dilation);
 
-  Tensor y = conv_forward(s, x, weight, bias);
-  Tensor sx = x.detach(), sw = weight.detach();
-  return record(op, y, {x, weight, bias}, [s, sx, sw](const Tensor& g, const Node& node) -> GradList {
-    return {node.needs_grad(0) ? conv_input_grad(s, g, sw) : Tensor(),
-            node.needs_grad(1) ? conv_weight_grad(s, g, sx, sw.shape()) : Tensor(),
-            node.needs_grad(2) ? bias_grad(g) : Tensor()};
+  return on_backend(x, op, [&](auto b) {
+    using B = decltype(b);
+    Tensor y = conv_forward<B>(s, x, weight, bias);
+    Tensor sx = x.detach(), sw = weight.detach();
+    return record(op, y, {x, weight, bias}, [s, sx, sw](const Tensor& g, const Node& node) -> GradList {
+      return {node.needs_grad(0) ? conv_input_grad<B>(s, g, sw) : Tensor(),
+              node.needs_grad(1) ? conv_weight_grad<B>(s, g, sx, sw.shape()) : Tensor(),
+              node.needs_grad(2) ? bias_grad<B>(g) : Tensor()};
+    });
   });
 }
 
@@ -229,13 +175,16 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
                 " for x ", shape_str(x.shape()), " and weight ", shape_str(weight.shape()),
                 " is not positive");
 
-  Tensor y = conv_input_grad(s, x, weight);
-  if (bias.defined()) add_bias(y, bias);
-  Tensor sx = x.detach(), sw = weight.detach();
-  return record(op, y, {x, weight, bias}, [s, sx, sw](const Tensor& g, const Node& node) -> GradList {
-    return {node.needs_grad(0) ? conv_forward(s, g, sw, Tensor()) : Tensor(),
-            node.needs_grad(1) ? conv_weight_grad(s, sx, g, sw.shape()) : Tensor(),
-            node.needs_grad(2) ? bias_grad(g) : Tensor()};
+  return on_backend(x, op, [&](auto b) {
+    using B = decltype(b);
+    Tensor y = conv_input_grad<B>(s, x, weight);
+    if (bias.defined()) add_bias<B>(y, bias);
+    Tensor sx = x.detach(), sw = weight.detach();
+    return record(op, y, {x, weight, bias}, [s, sx, sw](const Tensor& g, const Node& node) -> GradList {
+      return {node.needs_grad(0) ? conv_forward<B>(s, g, sw, Tensor()) : Tensor(),
+              node.needs_grad(1) ? conv_weight_grad<B>(s, sx, g, sw.shape()) : Tensor(),
+              node.needs_grad(2) ? bias_grad<B>(g) : Tensor()};
+    });
   });
 }
 
@@ -252,11 +201,14 @@ Tensor channel_conv1d(const Tensor& x, const Tensor& weight) {
                     weight.size(2) % 2 == 1,
                 op, ": weight must be [1, 1, k] with k odd, got ", shape_str(weight.shape()));
   const int64_t k = weight.size(2);
-  Tensor y = channel_conv_kernel(ChannelConv::Forward, x, weight, x.shape(), k);
-  Tensor sx = x.detach(), sw = weight.detach();
-  return record(op, y, {x, weight}, [k, sx, sw](const Tensor& g, const Node& node) -> GradList {
-    return {node.needs_grad(0) ? channel_conv_kernel(ChannelConv::InputGrad, g, sw, sx.shape(), k) : Tensor(),
-            node.needs_grad(1) ? channel_conv_kernel(ChannelConv::WeightGrad, g, sx, sw.shape(), k) : Tensor()};
+  return on_backend(x, op, [&](auto b) {
+    using B = decltype(b);
+    Tensor y = channel_conv_kernel<B>(ChannelConv::Forward, x, weight, x.shape(), k);
+    Tensor sx = x.detach(), sw = weight.detach();
+    return record(op, y, {x, weight}, [k, sx, sw](const Tensor& g, const Node& node) -> GradList {
+      return {node.needs_grad(0) ? channel_conv_kernel<B>(ChannelConv::InputGrad, g, sw, sx.shape(), k) : Tensor(),
+              node.needs_grad(1) ? channel_conv_kernel<B>(ChannelConv::WeightGrad, g, sx, sw.shape(), k) : Tensor()};
+    });
   });
 }
 

@@ -1,19 +1,15 @@
-// Softmax cross-entropy (plain and OHEM) and the per-pixel argmax (declared in
-// autograd/ops_nn.h).
-#include "autograd/dispatch.h"
-#include "autograd/node.h"
-#include "autograd/ops_nn.h"
-#include "core/cpu/loss.h"
+// Softmax cross-entropy, plain and OHEM.
+#include "autograd/ops_loss.h"
 
-#ifdef PMSDSEN_WITH_CUDA
-#include "cuda/loss.h"
-#endif
+#include "autograd/backend.h"
+#include "autograd/node.h"
 
 namespace pmsdsen::ops {
 
-using autograd::dispatch;
+using autograd::data_or_null;
 using autograd::GradList;
 using autograd::Node;
+using autograd::on_backend;
 using autograd::record;
 
 namespace {
@@ -61,94 +57,38 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
                 options.ohem_min_kept);
   const int64_t pixels = d.N * d.S;
   const Shape ps = pixel_shape(logits);
-  Tensor lse = Tensor::empty(ps, logits.dtype(), logits.device());
-  Tensor nll = Tensor::empty(ps, logits.dtype(), logits.device());
-  Tensor prob = options.ohem ? Tensor::empty(ps, logits.dtype(), logits.device()) : Tensor();
-  Tensor coef = Tensor::empty(ps, logits.dtype(), logits.device());
-  Tensor loss = Tensor::empty({}, logits.dtype(), logits.device());
-  Tensor den = Tensor::empty({}, logits.dtype(), logits.device());
-  int64_t bad = 0;
-  dispatch(
-      logits, op,
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        bad = cpu::cross_entropy_pixels<T>(logits.data<T>(), target.data<int64_t>(), d.N, d.K, d.S,
-                                           options.ignore_index, lse.data<T>(), nll.data<T>(),
-                                           prob.defined() ? prob.data<T>() : nullptr);
-        if (bad) return;
-        const T threshold =
-            options.ohem ? cpu::ohem_threshold<T>(prob.data<T>(), target.data<int64_t>(), pixels, d.K,
-                                                  options.ignore_index, options.ohem_min_kept,
-                                                  options.ohem_threshold)
-                         : T(0);
-        double num = 0.0, sum_w = 0.0;
-        cpu::cross_entropy_select<T>(target.data<int64_t>(), nll.data<T>(),
-                                     prob.defined() ? prob.data<T>() : nullptr,
-                                     weight.defined() ? weight.data<T>() : nullptr, pixels, d.K,
-                                     options.ignore_index, options.ohem, threshold, coef.data<T>(), &num,
-                                     &sum_w);
-        *loss.data<T>() = static_cast<T>(sum_w > 0.0 ? num / sum_w : 0.0);
-        *den.data<T>() = static_cast<T>(sum_w);
-      },
-      [&] {
-        PMSDSEN_IF_CUDA({
-          Tensor threshold = options.ohem ? Tensor::empty({1}, DType::F32, logits.device()) : Tensor();
-          Tensor bad_count = Tensor::empty({1}, DType::I64, logits.device());
-          cuda::cross_entropy_pixels(logits.data<float>(), target.data<int64_t>(), d.N, d.K, d.S,
-                                     options.ignore_index, lse.data<float>(), nll.data<float>(),
-                                     prob.defined() ? prob.data<float>() : nullptr);
-          if (options.ohem)
-            cuda::ohem_threshold(prob.data<float>(), target.data<int64_t>(), pixels, d.K,
-                                 options.ignore_index, options.ohem_min_kept, options.ohem_threshold,
-                                 threshold.data<float>());
-          cuda::cross_entropy_select(target.data<int64_t>(), nll.data<float>(),
-                                     prob.defined() ? prob.data<float>() : nullptr,
-                                     weight.defined() ? weight.data<float>() : nullptr, pixels, d.K,
-                                     options.ignore_index, options.ohem,
-                                     threshold.defined() ? threshold.data<float>() : nullptr,
-                                     coef.data<float>(), loss.data<float>(), den.data<float>(),
-                                     bad_count.data<int64_t>());
-          // The one wait of the op: invalid targets must be reported here, not as NaN later.
-          bad = bad_count.item<int64_t>();
-        });
-      });
-  PMSDSEN_CHECK(bad == 0, op, ": ", bad, " target values of ", shape_str(target.shape()),
-                " are neither a class index in [0, ", d.K, ") nor ignore_index ", options.ignore_index);
-
-  Tensor sx = logits.detach(), st = target.detach();
-  return record("cross_entropy", loss, {logits}, [sx, st, lse, coef, den, d](const Tensor& g, const Node&) -> GradList {
-    Tensor gx = Tensor::empty_like(sx);
-    dispatch(
-        g, "cross_entropy backward",
-        [&](auto tag) {
-          using T = typename decltype(tag)::type;
-          const double dv = *den.data<T>();
-          const T scale = static_cast<T>(dv > 0.0 ? static_cast<double>(*g.data<T>()) / dv : 0.0);
-          cpu::cross_entropy_backward<T>(sx.data<T>(), st.data<int64_t>(), lse.data<T>(), coef.data<T>(),
-                                         scale, gx.data<T>(), d.N, d.K, d.S);
-        },
-        [&] {
-          PMSDSEN_IF_CUDA(cuda::cross_entropy_backward(sx.data<float>(), st.data<int64_t>(), lse.data<float>(),
-                                                       coef.data<float>(), g.data<float>(), den.data<float>(),
-                                                       gx.data<float>(), d.N, d.K, d.S));
-        });
-    return {gx};
+  return on_backend(logits, op, [&](auto b) {
+    using B = decltype(b);
+    using T = typename B::Scalar;
+    auto scalar = [&](DType dtype) { return Tensor::empty({}, dtype, logits.device()); };
+    Tensor lse = Tensor::empty(ps, logits.dtype(), logits.device());
+    Tensor nll = Tensor::empty(ps, logits.dtype(), logits.device());
+    Tensor prob = options.ohem ? Tensor::empty(ps, logits.dtype(), logits.device()) : Tensor();
+    Tensor coef = Tensor::empty(ps, logits.dtype(), logits.device());
+    Tensor loss = scalar(logits.dtype()), den = scalar(logits.dtype()), bad = scalar(DType::I64);
+    Tensor threshold = options.ohem ? scalar(logits.dtype()) : Tensor();
+    B::cross_entropy_pixels(logits.data<T>(), target.data<int64_t>(), d.N, d.K, d.S, options.ignore_index,
+                            lse.data<T>(), nll.data<T>(), data_or_null<T>(prob));
+    if (options.ohem)
+      B::ohem_threshold(prob.data<T>(), target.data<int64_t>(), pixels, d.K, options.ignore_index,
+                        options.ohem_min_kept, options.ohem_threshold, threshold.data<T>());
+    B::cross_entropy_select(target.data<int64_t>(), nll.data<T>(), data_or_null<T>(prob),
+                            data_or_null<T>(weight), pixels, d.K, options.ignore_index, options.ohem,
+                            data_or_null<T>(threshold), coef.data<T>(), loss.data<T>(), den.data<T>(),
+                            bad.data<int64_t>());
+    // The one wait of the op on CUDA: invalid targets must be reported here, not as NaN later.
+    const int64_t bad_count = bad.item<int64_t>();
+    PMSDSEN_CHECK(bad_count == 0, op, ": ", bad_count, " target values of ", shape_str(target.shape()),
+                  " are neither a class index in [0, ", d.K, ") nor ignore_index ", options.ignore_index);
+    Tensor sx = logits.detach(), st = target.detach();
+    return record("cross_entropy", loss, {logits},
+                  [sx, st, lse, coef, den, d](const Tensor& g, const Node&) -> GradList {
+                    Tensor gx = Tensor::empty_like(sx);
+                    B::cross_entropy_backward(sx.data<T>(), st.data<int64_t>(), lse.data<T>(), coef.data<T>(),
+                                              g.data<T>(), den.data<T>(), gx.data<T>(), d.N, d.K, d.S);
+                    return {gx};
+                  });
   });
-}
-
-Tensor argmax_channels(const Tensor& logits) {
-  const NKS d = logits_geometry(logits, "argmax_channels");
-  Tensor out = Tensor::empty(pixel_shape(logits), DType::I64, logits.device());
-  dispatch(
-      logits, "argmax_channels",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::argmax_channels<T>(logits.data<T>(), out.data<int64_t>(), d.N, d.K, d.S);
-      },
-      [&] {
-        PMSDSEN_IF_CUDA(cuda::argmax_channels(logits.data<float>(), out.data<int64_t>(), d.N, d.K, d.S));
-      });
-  return out;
 }
 
 }  // namespace pmsdsen::ops

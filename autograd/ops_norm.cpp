@@ -1,25 +1,16 @@
-// Batch normalisation (declared in autograd/ops_nn.h).
-#include "autograd/dispatch.h"
-#include "autograd/node.h"
-#include "autograd/ops_nn.h"
-#include "core/cpu/norm.h"
+#include "autograd/ops_norm.h"
 
-#ifdef PMSDSEN_WITH_CUDA
-#include "cuda/norm.h"
-#endif
+#include "autograd/backend.h"
+#include "autograd/node.h"
 
 namespace pmsdsen::ops {
 
-using autograd::dispatch;
+using autograd::data_or_null;
 using autograd::GradList;
 using autograd::Node;
+using autograd::on_backend;
 
 namespace {
-
-template <class T>
-T* ptr_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
 
 void check_channel_param(const Tensor& x, const Tensor& t, const char* name) {
   if (!t.defined()) return;
@@ -51,71 +42,37 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   PMSDSEN_CHECK(!training || N * S > 1, "batch_norm: expected more than 1 value per channel when "
                 "training, got x ", shape_str(x.shape()));
 
-  // Rows: mean, invstd (what the backward needs), scale, shift (the folded affine map).
-  Tensor stats = Tensor::empty({4, C}, x.dtype(), x.device());
-  Tensor y = Tensor::empty_like(x);
-  dispatch(
-      x, "batch_norm",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        T* st = stats.data<T>();
-        if (training) {
-          cpu::batch_norm_train_stats<T>(x.data<T>(), N, C, S, ptr_or_null<T>(weight),
-                                         ptr_or_null<T>(bias), ptr_or_null<T>(running_mean),
-                                         ptr_or_null<T>(running_var), momentum, eps, st, st + C,
-                                         st + 2 * C, st + 3 * C);
-        } else {
-          cpu::batch_norm_eval_params<T>(running_mean.data<T>(), running_var.data<T>(),
-                                         ptr_or_null<T>(weight), ptr_or_null<T>(bias), C, eps, st,
-                                         st + C, st + 2 * C, st + 3 * C);
-        }
-        cpu::batch_norm_apply<T>(x.data<T>(), st + 2 * C, st + 3 * C, y.data<T>(), N, C, S);
-      },
-      [&] {
-        PMSDSEN_IF_CUDA({
-          float* st = stats.data<float>();
-          if (training) {
-            cuda::batch_norm_train_stats(x.data<float>(), N, C, S, ptr_or_null<float>(weight),
-                                         ptr_or_null<float>(bias), ptr_or_null<float>(running_mean),
-                                         ptr_or_null<float>(running_var), momentum, eps, st, st + C,
-                                         st + 2 * C, st + 3 * C);
-          } else {
-            cuda::batch_norm_eval_params(running_mean.data<float>(), running_var.data<float>(),
-                                         ptr_or_null<float>(weight), ptr_or_null<float>(bias), C,
-                                         eps, st, st + C, st + 2 * C, st + 3 * C);
-          }
-          cuda::batch_norm_apply(x.data<float>(), st + 2 * C, st + 3 * C, y.data<float>(), N, C, S);
-        });
-      });
+  return on_backend(x, "batch_norm", [&](auto b) {
+    using B = decltype(b);
+    using T = typename B::Scalar;
+    // Rows: mean, invstd (what the backward needs), scale, shift (the folded affine map).
+    Tensor stats = Tensor::empty({4, C}, x.dtype(), x.device());
+    Tensor y = Tensor::empty_like(x);
+    T* st = stats.data<T>();
+    if (training) {
+      B::batch_norm_train_stats(x.data<T>(), N, C, S, data_or_null<T>(weight), data_or_null<T>(bias),
+                                data_or_null<T>(running_mean), data_or_null<T>(running_var), momentum, eps, st,
+                                st + C, st + 2 * C, st + 3 * C);
+    } else {
+      B::batch_norm_eval_params(running_mean.data<T>(), running_var.data<T>(), data_or_null<T>(weight),
+                                data_or_null<T>(bias), C, eps, st, st + C, st + 2 * C, st + 3 * C);
+    }
+    B::batch_norm_apply(x.data<T>(), st + 2 * C, st + 3 * C, y.data<T>(), N, C, S);
 
-  if (!autograd::any_requires_grad({x, weight, bias})) return y;
-  Tensor sx = x.detach(), sw = weight.defined() ? weight.detach() : Tensor();
-  return autograd::record(
-      "batch_norm", y, {x, weight, bias},
-      [sx, sw, stats, training, N, C, S](const Tensor& g, const Node& node) -> GradList {
-        Tensor gx = node.needs_grad(0) ? Tensor::empty_like(sx) : Tensor();
-        Tensor gw = node.needs_grad(1) ? Tensor::empty({C}, sx.dtype(), sx.device()) : Tensor();
-        Tensor gb = node.needs_grad(2) ? Tensor::empty({C}, sx.dtype(), sx.device()) : Tensor();
-        dispatch(
-            g, "batch_norm backward",
-            [&](auto tag) {
-              using T = typename decltype(tag)::type;
-              const T* st = stats.data<T>();
-              cpu::batch_norm_backward<T>(g.data<T>(), sx.data<T>(), st, st + C, ptr_or_null<T>(sw), N,
-                                          C, S, training, ptr_or_null<T>(gx), ptr_or_null<T>(gw),
-                                          ptr_or_null<T>(gb));
-            },
-            [&] {
-              PMSDSEN_IF_CUDA({
-                const float* st = stats.data<float>();
-                cuda::batch_norm_backward(g.data<float>(), sx.data<float>(), st, st + C,
-                                          ptr_or_null<float>(sw), N, C, S, training,
-                                          ptr_or_null<float>(gx), ptr_or_null<float>(gw),
-                                          ptr_or_null<float>(gb));
-              });
-            });
-        return {gx, gw, gb};
-      });
+    if (!autograd::any_requires_grad({x, weight, bias})) return y;
+    Tensor sx = x.detach(), sw = weight.defined() ? weight.detach() : Tensor();
+    return autograd::record(
+        "batch_norm", y, {x, weight, bias},
+        [sx, sw, stats, training, N, C, S](const Tensor& g, const Node& node) -> GradList {
+          Tensor gx = node.needs_grad(0) ? Tensor::empty_like(sx) : Tensor();
+          Tensor gw = node.needs_grad(1) ? Tensor::empty({C}, sx.dtype(), sx.device()) : Tensor();
+          Tensor gb = node.needs_grad(2) ? Tensor::empty({C}, sx.dtype(), sx.device()) : Tensor();
+          const T* st = stats.data<T>();
+          B::batch_norm_backward(g.data<T>(), sx.data<T>(), st, st + C, data_or_null<T>(sw), N, C, S, training,
+                                 data_or_null<T>(gx), data_or_null<T>(gw), data_or_null<T>(gb));
+          return {gx, gw, gb};
+        });
+  });
 }
 
 }  // namespace pmsdsen::ops

@@ -1,18 +1,13 @@
-// Pooling (declared in autograd/ops_nn.h), floor mode as PyTorch's defaults.
-#include "autograd/dispatch.h"
-#include "autograd/node.h"
-#include "autograd/ops_nn.h"
-#include "core/cpu/pool.h"
+#include "autograd/ops_pool.h"
 
-#ifdef PMSDSEN_WITH_CUDA
-#include "cuda/pool.h"
-#endif
+#include "autograd/backend.h"
+#include "autograd/node.h"
 
 namespace pmsdsen::ops {
 
-using autograd::dispatch;
 using autograd::GradList;
 using autograd::Node;
+using autograd::on_backend;
 using autograd::record;
 
 namespace {
@@ -54,66 +49,36 @@ PoolGeometry pool_geometry(const Tensor& x, int64_t kernel, int64_t stride, int6
 
 Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
   const PoolGeometry g = pool_geometry(x, kernel, stride, padding, "avg_pool2d");
-  Tensor y = Tensor::empty({x.size(0), x.size(1), g.OH, g.OW}, x.dtype(), x.device());
-  dispatch(
-      x, "avg_pool2d",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::avg_pool2d_forward<T>(x.data<T>(), y.data<T>(), g.planes, g.H, g.W, g.OH, g.OW, g.k, g.s, g.p);
-      },
-      [&] {
-        PMSDSEN_IF_CUDA(cuda::avg_pool2d_forward(x.data<float>(), y.data<float>(), g.planes, g.H, g.W,
-                                                 g.OH, g.OW, g.k, g.s, g.p));
-      });
-  const Shape in_shape = x.shape();
-  return record("avg_pool2d", y, {x}, [g, in_shape](const Tensor& gy, const Node&) -> GradList {
-    Tensor gx = Tensor::empty(in_shape, gy.dtype(), gy.device());
-    dispatch(
-        gy, "avg_pool2d backward",
-        [&](auto tag) {
-          using T = typename decltype(tag)::type;
-          cpu::avg_pool2d_backward<T>(gy.data<T>(), gx.data<T>(), g.planes, g.H, g.W, g.OH, g.OW, g.k,
-                                      g.s, g.p);
-        },
-        [&] {
-          PMSDSEN_IF_CUDA(cuda::avg_pool2d_backward(gy.data<float>(), gx.data<float>(), g.planes, g.H,
-                                                    g.W, g.OH, g.OW, g.k, g.s, g.p));
-        });
-    return {gx};
+  return on_backend(x, "avg_pool2d", [&](auto b) {
+    using B = decltype(b);
+    using T = typename B::Scalar;
+    Tensor y = Tensor::empty({x.size(0), x.size(1), g.OH, g.OW}, x.dtype(), x.device());
+    B::avg_pool2d_forward(x.data<T>(), y.data<T>(), g.planes, g.H, g.W, g.OH, g.OW, g.k, g.s, g.p);
+    const Shape in_shape = x.shape();
+    return record("avg_pool2d", y, {x}, [g, in_shape](const Tensor& gy, const Node&) -> GradList {
+      Tensor gx = Tensor::empty(in_shape, gy.dtype(), gy.device());
+      B::avg_pool2d_backward(gy.data<T>(), gx.data<T>(), g.planes, g.H, g.W, g.OH, g.OW, g.k, g.s, g.p);
+      return {gx};
+    });
   });
 }
 
 Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
   const PoolGeometry g = pool_geometry(x, kernel, stride, padding, "max_pool2d");
-  Tensor y = Tensor::empty({x.size(0), x.size(1), g.OH, g.OW}, x.dtype(), x.device());
-  Tensor index = Tensor::empty(y.shape(), DType::I32, x.device());
-  dispatch(
-      x, "max_pool2d",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::max_pool2d_forward<T>(x.data<T>(), y.data<T>(), index.data<int32_t>(), g.planes, g.H, g.W,
-                                   g.OH, g.OW, g.k, g.s, g.p);
-      },
-      [&] {
-        PMSDSEN_IF_CUDA(cuda::max_pool2d_forward(x.data<float>(), y.data<float>(), index.data<int32_t>(),
-                                                 g.planes, g.H, g.W, g.OH, g.OW, g.k, g.s, g.p));
-      });
-  const Shape in_shape = x.shape();
-  return record("max_pool2d", y, {x}, [g, in_shape, index](const Tensor& gy, const Node&) -> GradList {
-    Tensor gx = Tensor::empty(in_shape, gy.dtype(), gy.device());
-    dispatch(
-        gy, "max_pool2d backward",
-        [&](auto tag) {
-          using T = typename decltype(tag)::type;
-          cpu::max_pool2d_backward<T>(gy.data<T>(), index.data<int32_t>(), gx.data<T>(), g.planes, g.H,
-                                      g.W, g.OH, g.OW, g.k, g.s, g.p);
-        },
-        [&] {
-          PMSDSEN_IF_CUDA(cuda::max_pool2d_backward(gy.data<float>(), index.data<int32_t>(),
-                                                    gx.data<float>(), g.planes, g.H, g.W, g.OH, g.OW,
-                                                    g.k, g.s, g.p));
-        });
-    return {gx};
+  return on_backend(x, "max_pool2d", [&](auto b) {
+    using B = decltype(b);
+    using T = typename B::Scalar;
+    Tensor y = Tensor::empty({x.size(0), x.size(1), g.OH, g.OW}, x.dtype(), x.device());
+    Tensor index = Tensor::empty(y.shape(), DType::I32, x.device());  // argmax within each plane
+    B::max_pool2d_forward(x.data<T>(), y.data<T>(), index.data<int32_t>(), g.planes, g.H, g.W, g.OH, g.OW, g.k,
+                          g.s, g.p);
+    const Shape in_shape = x.shape();
+    return record("max_pool2d", y, {x}, [g, in_shape, index](const Tensor& gy, const Node&) -> GradList {
+      Tensor gx = Tensor::empty(in_shape, gy.dtype(), gy.device());
+      B::max_pool2d_backward(gy.data<T>(), index.data<int32_t>(), gx.data<T>(), g.planes, g.H, g.W, g.OH, g.OW,
+                             g.k, g.s, g.p);
+      return {gx};
+    });
   });
 }
 
@@ -123,27 +88,17 @@ Tensor global_avg_pool(const Tensor& x) {
   PMSDSEN_CHECK(x.dim() == 4 && x.size(2) * x.size(3) > 0,
                 "global_avg_pool: x must be [N, C, H, W] with H, W > 0, got ", x.str());
   const int64_t planes = x.size(0) * x.size(1), S = x.size(2) * x.size(3);
-  Tensor y = Tensor::empty({x.size(0), x.size(1), 1, 1}, x.dtype(), x.device());
-  dispatch(
-      x, "global_avg_pool",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::global_avg_pool_forward<T>(x.data<T>(), y.data<T>(), planes, S);
-      },
-      [&] { PMSDSEN_IF_CUDA(cuda::global_avg_pool_forward(x.data<float>(), y.data<float>(), planes, S)); });
-  const Shape in_shape = x.shape();
-  return record("global_avg_pool", y, {x}, [in_shape, planes, S](const Tensor& gy, const Node&) -> GradList {
-    Tensor gx = Tensor::empty(in_shape, gy.dtype(), gy.device());
-    dispatch(
-        gy, "global_avg_pool backward",
-        [&](auto tag) {
-          using T = typename decltype(tag)::type;
-          cpu::global_avg_pool_backward<T>(gy.data<T>(), gx.data<T>(), planes, S);
-        },
-        [&] {
-          PMSDSEN_IF_CUDA(cuda::global_avg_pool_backward(gy.data<float>(), gx.data<float>(), planes, S));
-        });
-    return {gx};
+  return on_backend(x, "global_avg_pool", [&](auto b) {
+    using B = decltype(b);
+    using T = typename B::Scalar;
+    Tensor y = Tensor::empty({x.size(0), x.size(1), 1, 1}, x.dtype(), x.device());
+    B::global_avg_pool_forward(x.data<T>(), y.data<T>(), planes, S);
+    const Shape in_shape = x.shape();
+    return record("global_avg_pool", y, {x}, [in_shape, planes, S](const Tensor& gy, const Node&) -> GradList {
+      Tensor gx = Tensor::empty(in_shape, gy.dtype(), gy.device());
+      B::global_avg_pool_backward(gy.data<T>(), gx.data<T>(), planes, S);
+      return {gx};
+    });
   });
 }
 

@@ -1,21 +1,17 @@
-// Bilinear resizing (declared in autograd/ops_nn.h), PyTorch's upsample_bilinear2d.
+// Bilinear resizing, PyTorch's upsample_bilinear2d.
+#include "autograd/ops_resize.h"
+
 #include <cmath>
 
-#include "autograd/dispatch.h"
+#include "autograd/backend.h"
 #include "autograd/node.h"
-#include "autograd/ops_nn.h"
-#include "core/cpu/resize.h"
 #include "core/resize_math.h"
-
-#ifdef PMSDSEN_WITH_CUDA
-#include "cuda/resize.h"
-#endif
 
 namespace pmsdsen::ops {
 
-using autograd::dispatch;
 using autograd::GradList;
 using autograd::Node;
+using autograd::on_backend;
 using autograd::record;
 
 namespace {
@@ -25,43 +21,15 @@ struct ResizeGeometry {
   int H, W, OH, OW;
   bool align_corners;
   double scale_h, scale_w;  // > 0: PyTorch's scale_factor path
+  template <class T>
+  T ratio_h() const {
+    return hd::bilinear_ratio<T>(H, OH, align_corners, scale_h);
+  }
+  template <class T>
+  T ratio_w() const {
+    return hd::bilinear_ratio<T>(W, OW, align_corners, scale_w);
+  }
 };
-
-void run_forward(const Tensor& x, Tensor& y, const ResizeGeometry& g) {
-  dispatch(
-      x, "bilinear",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::bilinear_forward<T>(x.data<T>(), y.data<T>(), g.planes, g.H, g.W, g.OH, g.OW,
-                                 hd::bilinear_ratio<T>(g.H, g.OH, g.align_corners, g.scale_h),
-                                 hd::bilinear_ratio<T>(g.W, g.OW, g.align_corners, g.scale_w),
-                                 g.align_corners);
-      },
-      [&] {
-        PMSDSEN_IF_CUDA(cuda::bilinear_forward(
-            x.data<float>(), y.data<float>(), g.planes, g.H, g.W, g.OH, g.OW,
-            hd::bilinear_ratio<float>(g.H, g.OH, g.align_corners, g.scale_h),
-            hd::bilinear_ratio<float>(g.W, g.OW, g.align_corners, g.scale_w), g.align_corners));
-      });
-}
-
-void run_backward(const Tensor& gy, Tensor& gx, const ResizeGeometry& g) {
-  dispatch(
-      gy, "bilinear backward",
-      [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        cpu::bilinear_backward<T>(gy.data<T>(), gx.data<T>(), g.planes, g.H, g.W, g.OH, g.OW,
-                                  hd::bilinear_ratio<T>(g.H, g.OH, g.align_corners, g.scale_h),
-                                  hd::bilinear_ratio<T>(g.W, g.OW, g.align_corners, g.scale_w),
-                                  g.align_corners);
-      },
-      [&] {
-        PMSDSEN_IF_CUDA(cuda::bilinear_backward(
-            gy.data<float>(), gx.data<float>(), g.planes, g.H, g.W, g.OH, g.OW,
-            hd::bilinear_ratio<float>(g.H, g.OH, g.align_corners, g.scale_h),
-            hd::bilinear_ratio<float>(g.W, g.OW, g.align_corners, g.scale_w), g.align_corners));
-      });
-}
 
 }  // namespace
 
@@ -87,13 +55,19 @@ Tensor bilinear(const Tensor& x, int64_t out_h, int64_t out_w, bool align_corner
   g.align_corners = align_corners;
   g.scale_h = scale_h;
   g.scale_w = scale_w;
-  Tensor y = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype(), x.device());
-  run_forward(x, y, g);
-  const Shape in_shape = x.shape();
-  return record("bilinear", y, {x}, [g, in_shape](const Tensor& gy, const Node&) -> GradList {
-    Tensor gx = Tensor::empty(in_shape, gy.dtype(), gy.device());
-    run_backward(gy, gx, g);
-    return {gx};
+  return on_backend(x, "bilinear", [&](auto b) {
+    using B = decltype(b);
+    using T = typename B::Scalar;
+    Tensor y = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype(), x.device());
+    B::bilinear_forward(x.data<T>(), y.data<T>(), g.planes, g.H, g.W, g.OH, g.OW, g.template ratio_h<T>(),
+                        g.template ratio_w<T>(), g.align_corners);
+    const Shape in_shape = x.shape();
+    return record("bilinear", y, {x}, [g, in_shape](const Tensor& gy, const Node&) -> GradList {
+      Tensor gx = Tensor::empty(in_shape, gy.dtype(), gy.device());
+      B::bilinear_backward(gy.data<T>(), gx.data<T>(), g.planes, g.H, g.W, g.OH, g.OW, g.template ratio_h<T>(),
+                           g.template ratio_w<T>(), g.align_corners);
+      return {gx};
+    });
   });
 }
 

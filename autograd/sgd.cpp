@@ -1,16 +1,51 @@
 #include "autograd/sgd.h"
 
-#include "autograd/grad_mode.h"
-#include "core/cpu/optim.h"
+#include <type_traits>
 
-#ifdef PMSDSEN_WITH_CUDA
-#include "cuda/optim.h"
-#endif
+#include "autograd/backend.h"
+#include "autograd/grad_mode.h"
 
 namespace pmsdsen {
 
+using autograd::CpuBackend;
+
+namespace {
+
+// One backend's parameters of a step, and the runner that updates them (kept across steps).
+template <class B>
+struct Group {
+  std::vector<typename B::SgdSlot> slots;
+  std::unique_ptr<typename B::SgdRunner> runner;
+
+  void run(double lr, double momentum, double weight_decay) {
+    if (slots.empty()) return;
+    if (!runner) runner = std::make_unique<typename B::SgdRunner>();
+    runner->step(slots, lr, momentum, weight_decay);
+    slots.clear();
+  }
+};
+
+}  // namespace
+
+struct Sgd::Runners {
+  Group<CpuBackend<float>> f32;
+  Group<CpuBackend<double>> f64;
+#ifdef PMSDSEN_WITH_CUDA
+  Group<autograd::CudaBackend> cuda;
+#endif
+
+  template <class B>
+  Group<B>& of() {
+    if constexpr (std::is_same_v<B, CpuBackend<float>>) return f32;
+    else if constexpr (std::is_same_v<B, CpuBackend<double>>) return f64;
+#ifdef PMSDSEN_WITH_CUDA
+    else return cuda;
+#endif
+  }
+};
+
 Sgd::Sgd(std::vector<Tensor> params, SgdOptions options)
-    : params_(std::move(params)), buffers_(params_.size()), options_(options) {
+    : params_(std::move(params)), buffers_(params_.size()), options_(options), runners_(std::make_shared<Runners>()) {
   for (size_t i = 0; i < params_.size(); ++i) {
     const Tensor& p = params_[i];
     PMSDSEN_CHECK(p.defined() && is_floating(p.dtype()), "sgd: parameter ", i, " is ",
@@ -23,11 +58,6 @@ Sgd::Sgd(std::vector<Tensor> params, SgdOptions options)
 void Sgd::step(double lr) {
   autograd::NoGradGuard no_grad;
   const bool momentum = options_.momentum != 0.0;
-  std::vector<cpu::SgdSlot<float>> cpu32;
-  std::vector<cpu::SgdSlot<double>> cpu64;
-#ifdef PMSDSEN_WITH_CUDA
-  std::vector<cuda::SgdSlot> gpu;
-#endif
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     const Tensor g = p.grad();
@@ -45,29 +75,18 @@ void Sgd::step(double lr) {
                     "sgd: momentum buffer ", buf.str(), " of parameter ", i, " does not match the parameter ",
                     p.str());
     }
-    if (p.is_cuda()) {
-#ifdef PMSDSEN_WITH_CUDA
-      PMSDSEN_CHECK(p.dtype() == DType::F32, "sgd: CUDA parameters must be float32, got ", p.str());
-      gpu.push_back({p.data<float>(), g.data<float>(), momentum ? buf.data<float>() : nullptr, p.numel(),
-                     first ? 1 : 0});
-#else
-      PMSDSEN_FAIL("sgd: this build has no CUDA backend");
-#endif
-    } else if (p.dtype() == DType::F32) {
-      cpu32.push_back({p.data<float>(), g.data<float>(), momentum ? buf.data<float>() : nullptr, p.numel(), first});
-    } else {
-      cpu64.push_back({p.data<double>(), g.data<double>(), momentum ? buf.data<double>() : nullptr, p.numel(),
-                       first});
-    }
+    autograd::on_backend(p, "sgd", [&](auto b) {
+      using B = decltype(b);
+      using T = typename B::Scalar;
+      runners_->of<B>().slots.push_back(
+          B::sgd_slot(p.data<T>(), g.data<T>(), momentum ? buf.data<T>() : nullptr, p.numel(), first));
+    });
   }
   const double m = options_.momentum, wd = options_.weight_decay;
-  if (!cpu32.empty()) cpu::sgd_step<float>(cpu32.data(), static_cast<int64_t>(cpu32.size()), lr, m, wd);
-  if (!cpu64.empty()) cpu::sgd_step<double>(cpu64.data(), static_cast<int64_t>(cpu64.size()), lr, m, wd);
+  runners_->f32.run(lr, m, wd);
+  runners_->f64.run(lr, m, wd);
 #ifdef PMSDSEN_WITH_CUDA
-  if (!gpu.empty()) {
-    if (!fused_) fused_ = std::make_shared<cuda::FusedSgd>();
-    fused_->step(gpu, lr, m, wd);
-  }
+  runners_->cuda.run(lr, m, wd);
 #endif
 }
 

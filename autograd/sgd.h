@@ -11,10 +11,6 @@
 
 namespace pmsdsen {
 
-namespace cuda {
-class FusedSgd;
-}
-
 struct SgdOptions {
   double momentum = 0.9;
   double weight_decay = 1e-4;
@@ -36,7 +32,9 @@ class Sgd {
   std::vector<Tensor> params_;
   std::vector<Tensor> buffers_;
   SgdOptions options_;
-  std::shared_ptr<cuda::FusedSgd> fused_;  // created on the first step with CUDA parameters
+  // Per backend, the runner of its update (the fused CUDA kernel keeps its table).
+  struct Runners;
+  std::shared_ptr<Runners> runners_;
 };
 
 }  // namespace pmsdsen

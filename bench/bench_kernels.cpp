@@ -71,7 +71,8 @@ void print_row(const Table& table, const nlohmann::json& r, bool cuda) {
 }
 
 bool matches(const KernelBench& b, const std::string& filter) {
-  return filter.empty() || b.name.find(filter) != std::string::npos || b.op.find(filter) != std::string::npos;
+  return filter.empty() || b.name.find(filter) != std::string::npos || b.op.find(filter) != std::string::npos ||
+         b.kernel.find(filter) != std::string::npos;
 }
 
 int run(const std::vector<std::string>& argv) {

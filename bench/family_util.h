@@ -1,19 +1,20 @@
 #pragma once
 // Small helpers shared by the kernel families (bench/kernels_*.cpp).
 #include <string>
+#include <utility>
 
+#include "autograd/backend.h"
 #include "bench/kernel_registry.h"
 #include "core/error.h"
 
-// Runs the CUDA launcher call in CUDA builds; elsewhere a CUDA tensor cannot exist, so
-// reaching this is an error.
-#ifdef PMSDSEN_WITH_CUDA
-#define PMSDSEN_BENCH_CUDA(...) __VA_ARGS__
-#else
-#define PMSDSEN_BENCH_CUDA(...) PMSDSEN_FAIL("bench: this build has no CUDA backend")
-#endif
-
 namespace pmsdsen::bench {
+
+// f(backend) with t's float32 backend (autograd/backend.h): the kernels have one
+// signature on both, so a bench calls them once: on_f32(x, [&](auto b) { decltype(b)::gelu_forward(...); }).
+template <class F>
+decltype(auto) on_f32(const Tensor& t, F&& f) {
+  return autograd::on_backend_f32(t, "bench", std::forward<F>(f));
+}
 
 // "[1,32,256,512]"
 inline std::string dims(const Shape& s) {
@@ -24,12 +25,13 @@ inline std::string dims(const Shape& s) {
 
 inline float* f32(const Tensor& t) { return t.data<float>(); }
 
-// A new bench with the descriptive fields filled in.
-inline KernelBench bench_named(std::string name, std::string op, std::string pass, std::string where,
-                               Shape shape, std::string detail) {
+// A new bench with the descriptive fields filled in; `op` must be in the op table.
+inline KernelBench bench_named(std::string name, std::string op, std::string kernel, std::string pass,
+                               std::string where, Shape shape, std::string detail) {
   KernelBench b;
   b.name = std::move(name);
   b.op = std::move(op);
+  b.kernel = std::move(kernel);
   b.pass = std::move(pass);
   b.where = std::move(where);
   b.shape = std::move(shape);

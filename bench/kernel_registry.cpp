@@ -1,5 +1,7 @@
 #include "bench/kernel_registry.h"
 
+#include "autograd/op_table.h"
+
 #include <algorithm>
 #include <map>
 #include <utility>
@@ -70,24 +72,10 @@ std::vector<KernelBench> kernel_benches(const NetConfig& config) {
   return out;
 }
 
-const std::vector<RequiredOp>& required_ops() {
-  static const std::vector<RequiredOp> ops = {
-      {"depthwise conv 3x3", "forward"},  {"depthwise conv 3x3", "input_grad"},
-      {"depthwise conv 3x3", "weight_grad"},
-      {"pointwise conv", "forward"},      {"pointwise conv", "input_grad"},
-      {"pointwise conv", "weight_grad"},
-      {"dense conv 3x3", "forward"},      {"dense conv 3x3", "input_grad"},
-      {"dense conv 3x3", "weight_grad"},
-      {"transposed conv 3x3", "forward"}, {"transposed conv 3x3", "input_grad"},
-      {"transposed conv 3x3", "weight_grad"},
-      {"batch norm (training)", "forward"}, {"batch norm (training)", "backward"},
-      {"GELU", "forward"},                {"GELU", "backward"},
-      {"PReLU", "forward"},               {"PReLU", "backward"},
-      {"bilinear resize", "forward"},     {"bilinear resize", "backward"},
-      {"pooling", "forward"},             {"pooling", "backward"},
-      {"cross-entropy", "forward"},       {"cross-entropy", "backward"},
-      {"fused SGD", "step"},
-  };
+std::vector<RequiredOp> required_ops() {
+  std::vector<RequiredOp> ops;
+  for (const autograd::OpInfo& op : autograd::op_table())
+    for (const std::string& pass : op.passes()) ops.push_back({op.name, pass});
   return ops;
 }
 

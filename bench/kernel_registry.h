@@ -65,7 +65,9 @@ struct Baseline {
 
 struct KernelBench {
   std::string name;   // "dwconv3x3_d2.fwd": op and pass (unique per config with `where`)
-  std::string op;     // the op family ("depthwise conv 3x3", "BN", "GELU", ...)
+  std::string op;      // the op, as the op table names it (autograd/op_table.def): "conv2d"
+  std::string kernel;  // which of its kernels: "depthwise conv 3x3", "pointwise conv", ...
+  bool bandwidth_bound = false;  // judged by its fraction of copy bandwidth
   std::string pass;   // "forward", "input_grad", "weight_grad", "backward" or "step"
   std::string where;  // the layers that have this shape ("LRMS x2, stage 1 (H/2)")
   NetConfig config;
@@ -96,12 +98,12 @@ struct BenchFamily {
   BenchFamily(int order, BenchGenerator generator);
 };
 
-// The op list: (op, pass) pairs every configuration must cover.
+// The (op, pass) pairs every configuration must cover: the op table's benchmark passes.
 struct RequiredOp {
-  const char* op;
-  const char* pass;
+  std::string op;
+  std::string pass;
 };
-const std::vector<RequiredOp>& required_ops();
+std::vector<RequiredOp> required_ops();
 
 // --- helpers for the families ------------------------------------------------------
 // Uniform random float32 in [lo, hi) (drawn on the CPU, copied to the device).

@@ -113,6 +113,8 @@ nlohmann::json describe(const KernelBench& b) {
   nlohmann::json r;
   r["name"] = b.name;
   r["op"] = b.op;
+  r["kernel"] = b.kernel;
+  r["bandwidth_bound"] = b.bandwidth_bound;
   r["pass"] = b.pass;
   r["where"] = b.where;
   r["input"] = b.config.str();

@@ -6,11 +6,6 @@
 #include "bench/cudnn_baselines.h"
 #include "bench/family_util.h"
 #include "bench/net_shapes.h"
-#include "core/cpu/conv.h"
-
-#ifdef PMSDSEN_WITH_CUDA
-#include "cuda/conv.h"
-#endif
 
 namespace pmsdsen::bench {
 namespace {
@@ -21,7 +16,7 @@ namespace {
 constexpr int kX = 0, kW = 1, kY = 2, kB = 3;
 
 struct ConvCase {
-  std::string name, op, where;
+  std::string name, kernel, where;
   ConvShape s;  // library terms: for a transposed op, the convolution it is the input gradient of
   bool bias = false;
   bool transposed = false;
@@ -62,6 +57,10 @@ ConvGeometry geometry(const ConvCase& c) {
   return g;
 }
 
+const char* op_of(const ConvCase& c) { return c.transposed ? "conv_transpose2d" : "conv2d"; }
+// Depthwise convolutions do 9 multiply-adds per element read: bandwidth decides.
+bool is_depthwise(const ConvCase& c) { return c.s.groups > 1 && c.s.groups == c.s.in_channels; }
+
 std::string detail(const ConvCase& c, bool with_bias) {
   const ConvShape& s = c.s;
   std::string d = str("x", dims(x_shape(c)), " w", dims(w_shape(c)), " y", dims(y_shape(c)));
@@ -75,33 +74,17 @@ std::string detail(const ConvCase& c, bool with_bias) {
 // The convolution's own kernels (in library terms) on raw pointers, on either backend.
 void conv_forward(const ConvShape& s, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) {
   const float* bias = b.defined() ? f32(b) : nullptr;
-  if (x.is_cuda()) {
-    PMSDSEN_BENCH_CUDA(cuda::conv2d_forward(s, f32(x), f32(w), bias, f32(y)));
-  } else {
-    cpu::conv2d_forward<float>(s, f32(x), f32(w), bias, f32(y));
-  }
+  on_f32(x, [&](auto k) { decltype(k)::conv2d_forward(s, f32(x), f32(w), bias, f32(y)); });
 }
 void conv_input_grad(const ConvShape& s, const Tensor& gy, const Tensor& w, const Tensor& gx) {
-  if (gy.is_cuda()) {
-    PMSDSEN_BENCH_CUDA(cuda::conv2d_backward_input(s, f32(gy), f32(w), f32(gx)));
-  } else {
-    cpu::conv2d_backward_input<float>(s, f32(gy), f32(w), f32(gx));
-  }
+  on_f32(gy, [&](auto k) { decltype(k)::conv2d_backward_input(s, f32(gy), f32(w), f32(gx)); });
 }
 void conv_weight_grad(const ConvShape& s, const Tensor& gy, const Tensor& x, const Tensor& gw) {
-  if (gy.is_cuda()) {
-    PMSDSEN_BENCH_CUDA(cuda::conv2d_backward_weight(s, f32(gy), f32(x), f32(gw)));
-  } else {
-    cpu::conv2d_backward_weight<float>(s, f32(gy), f32(x), f32(gw));
-  }
+  on_f32(gy, [&](auto k) { decltype(k)::conv2d_backward_weight(s, f32(gy), f32(x), f32(gw)); });
 }
 void add_bias(const Tensor& y, const Tensor& b) {
   const int64_t n = y.size(0), c = y.size(1), plane = y.size(2) * y.size(3);
-  if (y.is_cuda()) {
-    PMSDSEN_BENCH_CUDA(cuda::conv_add_bias(f32(y), f32(b), n, c, plane));
-  } else {
-    cpu::conv_add_bias<float>(f32(y), f32(b), n, c, plane);
-  }
+  on_f32(y, [&](auto k) { decltype(k)::conv_add_bias(f32(y), f32(b), n, c, plane); });
 }
 
 void add_conv(const ConvCase& c, std::vector<KernelBench>& out) {
@@ -115,7 +98,8 @@ void add_conv(const ConvCase& c, std::vector<KernelBench>& out) {
 
   // forward: x, w (, b) -> y
   {
-    KernelBench b = bench_named(c.name + ".fwd", c.op, "forward", c.where, xs, detail(c, c.bias));
+    KernelBench b = bench_named(c.name + ".fwd", op_of(c), c.kernel, "forward", c.where, xs, detail(c, c.bias));
+    b.bandwidth_bound = is_depthwise(c);
     b.bytes = bx + bw + bb + by;
     b.flops = flops;
     const bool bias = c.bias;
@@ -138,14 +122,17 @@ void add_conv(const ConvCase& c, std::vector<KernelBench>& out) {
 #ifdef PMSDSEN_WITH_CUDNN
     b.baseline = [g, tr, bias](const SharedBuffers& buf) {
       const ConvSlots slots{kX, kW, bias ? kB : -1, kY};
-      return tr ? cudnn_conv_transpose(buf, g, ConvPass::Forward, slots) : cudnn_conv(buf, g, ConvPass::Forward, slots);
+      return tr ? cudnn_conv_transpose(buf, g, ConvPass::Forward, slots)
+                : cudnn_conv(buf, g, ConvPass::Forward, slots);
     };
 #endif
     out.push_back(std::move(b));
   }
   // input gradient: gy, w -> gx
   if (c.input_grad) {
-    KernelBench b = bench_named(c.name + ".input_grad", c.op, "input_grad", c.where, xs, detail(c, false));
+    KernelBench b = bench_named(c.name + ".input_grad", op_of(c), c.kernel, "input_grad",
+                                c.where, xs, detail(c, false));
+    b.bandwidth_bound = is_depthwise(c);
     b.bytes = by + bw + bx;
     b.flops = flops;
     b.make = [xs, ws, ys](Device d, Generator& gen) {
@@ -170,7 +157,9 @@ void add_conv(const ConvCase& c, std::vector<KernelBench>& out) {
   }
   // weight gradient: x, gy -> gw (the bias gradient is a separate small reduction, not timed)
   {
-    KernelBench b = bench_named(c.name + ".weight_grad", c.op, "weight_grad", c.where, xs, detail(c, false));
+    KernelBench b = bench_named(c.name + ".weight_grad", op_of(c), c.kernel, "weight_grad",
+                                c.where, xs, detail(c, false));
+    b.bandwidth_bound = is_depthwise(c);
     b.bytes = bx + by + bw;
     b.flops = flops;
     b.make = [xs, ws, ys](Device d, Generator& gen) {

@@ -18,4 +18,11 @@ NetShapes net_shapes(const NetConfig& c) {
   return s;
 }
 
+std::vector<StageMap> stage_maps(const NetConfig& config) {
+  const NetShapes n = net_shapes(config);
+  return {{"stage 1 (H/2)", {n.n, n.s1.channels, n.s1.h, n.s1.w}},
+          {"stage 2 (H/4)", {n.n, n.s2.channels, n.s2.h, n.s2.w}},
+          {"stage 3 (H/8)", {n.n, n.s3.channels, n.s3.h, n.s3.w}}};
+}
+
 }  // namespace pmsdsen::bench

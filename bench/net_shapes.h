@@ -1,4 +1,6 @@
 #pragma once
+#include <string>
+#include <vector>
 // PMSDSEN's feature maps for one network input (docs/pmsdsen-architecture.md): the
 // kernels are benchmarked at these shapes.
 #include <cstdint>
@@ -18,5 +20,12 @@ struct NetShapes {
 };
 
 NetShapes net_shapes(const NetConfig& config);
+
+// The feature map of each encoder stage (what BN and the activations see).
+struct StageMap {
+  std::string where;
+  Shape shape;  // N, C, H, W
+};
+std::vector<StageMap> stage_maps(const NetConfig& config);
 
 }  // namespace pmsdsen::bench

@@ -19,7 +19,6 @@ import os
 import sys
 
 # Ops held to "at least 70 % of copy bandwidth and faster than cuDNN" by the issue.
-BANDWIDTH_OPS = {"depthwise conv 3x3", "batch norm (training)", "GELU", "PReLU", "bilinear resize"}
 BANDWIDTH_TARGET = 0.70
 
 
@@ -168,7 +167,7 @@ def kernel_section(k):
                 stand_in = " (stand-in)" if r.get("cudnn_same_op") is False else ""
                 row += [ms(r.get("cudnn_ms")), fmt(sp, 2, "x") + (stand_in if num(sp) else ""),
                         f"{err:.1e}" if num(err) else "-"]
-                if r.get("op") in BANDWIDTH_OPS:
+                if r.get("bandwidth_bound"):  # set by the bench (depthwise, BN, GELU/PReLU, resize)
                     bw_ok = num(r.get("copy_fraction")) and r["copy_fraction"] >= BANDWIDTH_TARGET
                     cu_ok = None if not num(sp) else sp > 1.0
                     row.append(mark(bw_ok) + (" / " + mark(cu_ok) if cu_ok is not None else ""))

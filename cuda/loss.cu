@@ -2,8 +2,9 @@
 
 #include <cub/cub.cuh>
 
+#include <cmath>
+
 #include "core/allocator.h"
-#include "core/scalar_math.h"
 #include "cuda/launch.cuh"
 #include "cuda/reduce.cuh"
 
@@ -128,24 +129,6 @@ __global__ void backward_kernel(const float* __restrict__ x, const int64_t* __re
   }
 }
 
-__global__ void argmax_kernel(const float* __restrict__ x, int64_t* __restrict__ out, int64_t pixels, int64_t K,
-                              int64_t S) {
-  PMSDSEN_GRID_STRIDE(i, pixels) {
-    const int64_t n = i / S, s = i - n * S;
-    const float* xp = x + n * K * S + s;
-    float best = xp[0];
-    int64_t arg = 0;
-    for (int64_t k = 1; k < K && !hd::isnan_(best); ++k) {
-      const float v = xp[k * S];
-      if (v > best || hd::isnan_(v)) {
-        best = v;
-        arg = k;
-      }
-    }
-    out[i] = arg;
-  }
-}
-
 }  // namespace
 
 void cross_entropy_pixels(const float* x, const int64_t* target, int64_t N, int64_t K, int64_t S,
@@ -199,12 +182,6 @@ void cross_entropy_backward(const float* x, const int64_t* target, const float* 
   const dim3 grid(static_cast<unsigned>(std::min<int64_t>((S + kThreads - 1) / kThreads, 4096)),
                   static_cast<unsigned>(std::min<int64_t>(N * K, 65535)));
   PMSDSEN_LAUNCH(backward_kernel, grid, kThreads, 0)(x, target, lse, coef, grad_loss, den, gx, N, K, S);
-}
-
-void argmax_channels(const float* x, int64_t* out, int64_t N, int64_t K, int64_t S) {
-  const int64_t pixels = N * S;
-  if (pixels == 0) return;
-  PMSDSEN_LAUNCH(argmax_kernel, grid_for(pixels), kThreads, 0)(x, out, pixels, K, S);
 }
 
 }  // namespace pmsdsen::cuda

@@ -1,6 +1,5 @@
 #pragma once
-// CUDA kernels of the softmax cross-entropy and the per-pixel argmax (float32, device
-// pointers). Mirrors core/cpu/loss.h, except that every scalar (OHEM threshold, loss,
+// CUDA kernels of the softmax cross-entropy (float32, device pointers). Mirrors core/cpu/loss.h, except that every scalar (OHEM threshold, loss,
 // denominator, count of bad targets) stays in device memory: nothing waits for the GPU.
 #include <cstdint>
 
@@ -23,6 +22,5 @@ void cross_entropy_select(const int64_t* target, const float* nll, const float* 
 void cross_entropy_backward(const float* x, const int64_t* target, const float* lse,
                             const float* coef, const float* grad_loss, const float* den,
                             float* gx, int64_t N, int64_t K, int64_t S);
-void argmax_channels(const float* x, int64_t* out, int64_t N, int64_t K, int64_t S);
 
 }  // namespace pmsdsen::cuda

@@ -5,7 +5,8 @@
 #include <sstream>
 
 #include "autograd/grad_mode.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_argmax.h"
+#include "autograd/ops_resize.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "data/loader.h"

@@ -5,9 +5,7 @@
 
 #include "core/error.h"
 
-#ifdef PMSDSEN_WITH_CUDA
-#include "cuda/confusion.h"
-#endif
+#include "autograd/backend.h"
 
 namespace pmsdsen::data {
 
@@ -39,20 +37,18 @@ void ConfusionMatrix::add(const Tensor& labels, const Tensor& predictions) {
                 " must be int64");
   PMSDSEN_CHECK(labels.shape() == predictions.shape(), "confusion matrix: labels ",
                 labels.str(), " and predictions ", predictions.str(), " differ in shape");
-#ifdef PMSDSEN_WITH_CUDA
-  if (labels.is_cuda() && predictions.is_cuda()) {
-    std::vector<int64_t> counts(counts_.size() + 1, 0);
-    cuda::confusion_counts(labels.data<int64_t>(), predictions.data<int64_t>(), labels.numel(),
-                           classes_, ignore_label_, counts.data());
-    PMSDSEN_CHECK(counts.back() == 0, "confusion matrix: ", counts.back(),
-                  " pixels have a label or prediction outside [0, ", classes_,
-                  ") that is not the ignore label ", ignore_label_);
-    for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += counts[i];
-    return;
-  }
-#endif
-  const Tensor l = labels.cpu(), p = predictions.cpu();
-  add(l.data<int64_t>(), p.data<int64_t>(), l.numel());
+  // On the device both are on, else on the CPU.
+  const bool same = labels.device() == predictions.device();
+  const Tensor l = same ? labels : labels.cpu(), p = same ? predictions : predictions.cpu();
+  std::vector<int64_t> counts(counts_.size() + 1, 0);
+  autograd::on_device(l, "confusion matrix", [&](auto d) {
+    decltype(d)::confusion_counts(l.data<int64_t>(), p.data<int64_t>(), l.numel(), classes_, ignore_label_,
+                                  counts.data());
+  });
+  PMSDSEN_CHECK(counts.back() == 0, "confusion matrix: ", counts.back(),
+                " pixels have a label or prediction outside [0, ", classes_, ") that is not the ignore label ",
+                ignore_label_);
+  for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += counts[i];
 }
 
 void ConfusionMatrix::merge(const ConfusionMatrix& other) {

@@ -1,6 +1,6 @@
 #include "layers/activation.h"
 
-#include "autograd/ops_nn.h"
+#include "autograd/ops_activation.h"
 
 namespace pmsdsen {
 

@@ -1,6 +1,6 @@
 #include "layers/batchnorm.h"
 
-#include "autograd/ops_nn.h"
+#include "autograd/ops_norm.h"
 
 namespace pmsdsen {
 

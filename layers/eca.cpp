@@ -3,7 +3,8 @@
 #include <cmath>
 
 #include "autograd/ops_basic.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_activation.h"
+#include "autograd/ops_pool.h"
 #include "layers/conv.h"
 #include "layers/trace.h"
 

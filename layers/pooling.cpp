@@ -1,6 +1,6 @@
 #include "layers/pooling.h"
 
-#include "autograd/ops_nn.h"
+#include "autograd/ops_pool.h"
 
 namespace pmsdsen {
 

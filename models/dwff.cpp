@@ -3,7 +3,8 @@
 #include <algorithm>
 
 #include "autograd/ops_basic.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_activation.h"
+#include "autograd/ops_pool.h"
 #include "layers/activation.h"
 #include "layers/batchnorm.h"
 #include "models/conv_bn.h"

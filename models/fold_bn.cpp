@@ -2,7 +2,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops_conv.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_norm.h"
 #include "layers/conv.h"
 #include "layers/trace.h"
 

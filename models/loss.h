@@ -4,7 +4,7 @@
 // labelled ignore_index (255) left out; optional class weights, optional OHEM.
 #include <array>
 
-#include "autograd/ops_nn.h"
+#include "autograd/ops_loss.h"
 #include "models/pmsdsen.h"
 
 namespace pmsdsen {

@@ -1,7 +1,7 @@
 #include "models/msse.h"
 
 #include "autograd/ops_basic.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_resize.h"
 #include "layers/batchnorm.h"
 #include "layers/eca.h"
 #include "layers/pooling.h"

@@ -1,6 +1,6 @@
 #include "models/pmsdsen.h"
 
-#include "autograd/ops_nn.h"
+#include "autograd/ops_resize.h"
 #include "layers/batchnorm.h"
 #include "layers/trace.h"
 #include "models/conv_bn.h"

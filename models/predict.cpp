@@ -3,7 +3,8 @@
 #include <cstring>
 
 #include "autograd/grad_mode.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_argmax.h"
+#include "autograd/ops_resize.h"
 
 namespace pmsdsen {
 namespace {

@@ -1,7 +1,7 @@
 #include "models/sampling.h"
 
 #include "autograd/ops_basic.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_pool.h"
 #include "layers/batchnorm.h"
 #include "layers/trace.h"
 #include "models/conv_bn.h"

@@ -139,7 +139,8 @@ TEST(BenchRunner, RecordHoldsTheIssueFields) {
   const nlohmann::json r = run_kernel_bench(scale_bench(true), quick_cpu(), info, 10.0);
   ASSERT_FALSE(r.contains("error")) << r.dump();
   for (const char* key : {"name", "batch", "height", "width", "ms", "gbps", "copy_fraction", "bytes",
-                          "reps", "sets", "ms_p10", "ms_p90", "input", "op", "pass", "where", "shape"})
+                          "reps", "sets", "ms_p10", "ms_p90", "input", "op", "kernel", "bandwidth_bound", "pass",
+                          "where", "shape"})
     EXPECT_TRUE(r.contains(key)) << key;
   EXPECT_EQ(r["name"], "test_scale.fwd");
   EXPECT_EQ(r["batch"], 1);

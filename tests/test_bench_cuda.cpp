@@ -113,7 +113,7 @@ TEST(BenchCuda, EveryKernelRunsAndCudnnAgrees) {
   const std::vector<KernelBench> all = kernel_benches(config);
   for (const KernelBench& b : all) {
     // Each distinct op/pass/dilation: the smallest instance.
-    const KernelBench*& s = smallest[b.op + " " + b.name];
+    const KernelBench*& s = smallest[b.kernel + " " + b.name];
     if (!s || b.bytes < s->bytes) s = &b;
   }
   KernelRunOptions o;

@@ -3,6 +3,7 @@
 // timing assertions). Also `pmsdsen bench kernels` end to end on one kernel.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -12,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "autograd/op_table.h"
 #include "bench/kernel_registry.h"
 #include "bench/kernel_runner.h"
 #include "tests/test_util.h"
@@ -36,6 +38,13 @@ TEST(BenchRegistry, CoversEveryOpOfTheIssueAtBothInputs) {
       for (const KernelBench& b : all) n += b.op == r.op && b.pass == r.pass;
       EXPECT_GT(n, 0) << c.str() << ": no bench for " << r.op << " " << r.pass;
     }
+    // Every convolution kernel of the network, each pass.
+    for (const char* kernel : {"depthwise conv 3x3", "pointwise conv", "dense conv 3x3", "transposed conv 3x3"})
+      for (const char* pass : {"forward", "input_grad", "weight_grad"}) {
+        int n = 0;
+        for (const KernelBench& b : all) n += b.kernel == kernel && b.pass == pass;
+        EXPECT_GT(n, 0) << c.str() << ": no bench for " << kernel << " " << pass;
+      }
     // Depthwise at each dilation 1-4, each pass.
     for (int d = 1; d <= 4; ++d)
       for (const char* pass : {"fwd", "input_grad", "weight_grad"}) {
@@ -52,10 +61,15 @@ TEST(BenchRegistry, CoversEveryOpOfTheIssueAtBothInputs) {
       EXPECT_TRUE(static_cast<bool>(b.ours)) << b.name;
       EXPECT_GT(b.bytes, 0) << b.name;
       EXPECT_EQ(b.config.str(), c.str());
+      // Named by the op table, timing one of the passes the table lists for it.
+      const autograd::OpInfo* op = autograd::find_op(b.op);
+      ASSERT_NE(op, nullptr) << b.name << ": op " << b.op << " is not in autograd/op_table.def";
+      const std::vector<std::string> passes = op->passes();
+      EXPECT_NE(std::find(passes.begin(), passes.end(), b.pass), passes.end()) << b.name << ": pass " << b.pass;
       // Where cuDNN has the op (convolutions, BN, activations but PReLU, pooling) it is
       // the baseline (in builds with cuDNN); elsewhere the record says why there is none.
-      const bool in_cudnn = b.op.find("conv") != std::string::npos || b.op == "batch norm (training)" ||
-                            b.op == "GELU" || b.op == "pooling";
+      const bool in_cudnn = b.op == "conv2d" || b.op == "conv_transpose2d" || b.op == "batch_norm" ||
+                            b.op == "gelu" || b.kernel == "pooling";
 #ifdef PMSDSEN_WITH_CUDNN
       EXPECT_EQ(static_cast<bool>(b.baseline), in_cudnn) << b.name;
 #endif
@@ -112,7 +126,7 @@ TEST(BenchRegistry, EveryOpRunsOnTheCpu) {
   const std::vector<KernelBench> all = kernel_benches(kernel_configs()[0]);
   std::map<std::string, const KernelBench*> smallest;
   for (const KernelBench& b : all) {
-    const KernelBench*& s = smallest[b.op + " " + b.pass];
+    const KernelBench*& s = smallest[b.kernel + " " + b.pass];
     if (!s || b.bytes < s->bytes) s = &b;
   }
   KernelRunOptions o;

@@ -30,13 +30,15 @@ TEST(BenchSummarize, TablesAndTargetsFromARunFolder) {
   const std::string dir = testing::TempDir() + "bench_summarize_run";
   ASSERT_EQ(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()), 0);
 
-  nlohmann::json dw = {{"name", "dwconv3x3_d2.fwd"}, {"op", "depthwise conv 3x3"}, {"where", "LRMS x2"},
+  nlohmann::json dw = {{"name", "dwconv3x3_d2.fwd"}, {"op", "conv2d"}, {"kernel", "depthwise conv 3x3"},
+                       {"bandwidth_bound", true}, {"where", "LRMS x2"},
                        {"input", "1x3x512x1024"}, {"batch", 1}, {"channels", 4}, {"height", 256}, {"width", 512},
                        {"ms", 0.0123}, {"gbps", 2400.0}, {"copy_fraction", 0.8}, {"cudnn_ms", 0.02},
                        {"speedup_vs_cudnn", 1.3}, {"cudnn_rel_error", 3e-7}};
   nlohmann::json bn = dw;
   bn["name"] = "batchnorm_train.fwd";
-  bn["op"] = "batch norm (training)";
+  bn["op"] = "batch_norm";
+  bn["kernel"] = "batch norm (training)";
   bn["copy_fraction"] = 0.5;
   bn["speedup_vs_cudnn"] = 0.9;
   write(dir + "/kernels_cuda.json", {{"device", "GPU X"}, {"device_type", "cuda"}, {"copy", {{"gbps", 3000}}},

@@ -1,5 +1,5 @@
 // The convolutions against PyTorch (tests/fixtures/ops.safetensors, float64, written by
-// tools/make_fixtures.py): every conv2d, conv_transpose2d and eca_conv1d case there,
+// tools/make_fixtures.py): every conv2d, conv_transpose2d and channel_conv1d case there,
 // with its parameters read from the file's metadata, output and all gradients.
 #include <gtest/gtest.h>
 
@@ -78,7 +78,7 @@ TEST(ConvFixtures, MatchPyTorch) {
   for (const std::string name : cases) {
     const nlohmann::json meta = nlohmann::json::parse(fixtures().metadata.at("case." + name));
     const std::string op = meta.at("op");
-    if (op != "conv2d" && op != "conv_transpose2d" && op != "eca_conv1d") continue;
+    if (op != "conv2d" && op != "conv_transpose2d" && op != "channel_conv1d") continue;
     SCOPED_TRACE(name);
     check_case(name, meta);
     ++checked;

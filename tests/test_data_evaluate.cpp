@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "autograd/ops_nn.h"
+#include "autograd/ops_resize.h"
 #include "data/baseline.h"
 #include "data/evaluate.h"
 #include "tests/test_data_util.h"

@@ -51,8 +51,6 @@ F32Run run_f32(const GradCase& c, const std::vector<Tensor>& inputs64, Device de
   return r;
 }
 
-}  // namespace
-
 TEST_P(GradSuite, CpuFiniteDifferences) {
   const GradCase& c = grad_case();
   const GradCheckReport r = run_grad_case(c, Device::cpu());
@@ -100,3 +98,5 @@ TEST_P(GradSuite, CudaGradientsAreDeterministic) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, GradSuite, ::testing::Range<size_t>(0, gradcheck_suite().size()), case_name);
+
+}  // namespace

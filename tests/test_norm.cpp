@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "autograd/engine.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_norm.h"
 #include "core/parallel.h"
 #include "core/safetensors.h"
 #include "tests/test_op_fixtures.h"
@@ -271,7 +271,9 @@ TEST(BatchNormCuda, GradientsAreBitIdenticalRunToRun) {
 // ---- golden values from PyTorch (tests/fixtures/ops.safetensors) ----------------------------
 
 TEST(BatchNormFixtures, MatchPyTorch) {
-  for (const char* name : {"bn_train_eps1e-5", "bn_train_eps1e-3", "bn_train_1x1", "bn_eval_eps1e-5", "bn_eval_eps1e-3"}) {
+  const std::vector<std::string> names = test::fixture_cases("batch_norm");
+  EXPECT_GE(names.size(), 5u);
+  for (const std::string& name : names) {
     SCOPED_TRACE(name);
     const auto p = test::fixture_params(name);
     Tensor x = test::fixture(name, "x", true), w = test::fixture(name, "w", true), b = test::fixture(name, "b", true);

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "core/safetensors.h"
@@ -20,6 +21,16 @@ inline const Safetensors& ops_fixtures() {
 
 inline nlohmann::json fixture_params(const std::string& name) {
   return nlohmann::json::parse(ops_fixtures().metadata.at("case." + name));
+}
+
+// The names of the cases whose "op" is `op` (an op of autograd/op_table.def, or a module),
+// in name order. Tests loop over these, so a case added by the generator is checked too.
+inline std::vector<std::string> fixture_cases(const std::string& op) {
+  std::vector<std::string> names;
+  for (const std::string name : nlohmann::json::parse(ops_fixtures().metadata.at("cases")))
+    if (fixture_params(name).at("op") == op) names.push_back(name);
+  if (names.empty()) throw Error("tests/fixtures/ops.safetensors has no case of op " + op);
+  return names;
 }
 
 // A fresh copy (ops may update tensors in place), requiring grad if asked.

@@ -10,7 +10,7 @@
 #include <numeric>
 
 #include "autograd/engine.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_resize.h"
 #include "core/safetensors.h"
 #include "tests/test_op_fixtures.h"
 #include "tests/test_util.h"
@@ -187,10 +187,13 @@ TEST(BilinearCuda, MatchesCpuAndGradientsAreReproducible) {
 // ---- golden values from PyTorch (tests/fixtures/ops.safetensors) ----------------------------
 
 TEST(BilinearFixtures, MatchPyTorch) {
-  for (const char* name : {"bilinear_size_5x7_to_12x17", "bilinear_x2", "bilinear_x4", "bilinear_x8", "bilinear_from_1x1",
-                           "bilinear_down_half", "bilinear_ac_down_half", "bilinear_ac_up2"}) {
+  std::vector<std::string> names = test::fixture_cases("bilinear");
+  for (const std::string& name : test::fixture_cases("bilinear_scale")) names.push_back(name);
+  EXPECT_GE(names.size(), 8u);
+  for (const std::string& name : names) {
     SCOPED_TRACE(name);
     const auto p = test::fixture_params(name);
+    ASSERT_EQ(p.at("op") == "bilinear_scale", !p.at("scale_factor").is_null());
     const bool ac = p.at("align_corners");
     Tensor x = test::fixture(name, "x", true);
     Tensor y = p.at("scale_factor").is_null()

@@ -40,6 +40,37 @@ import safetensors_io as st  # noqa: E402
 
 GENERATOR_VERSION = "1"
 DEFAULT_OUT = os.path.join(os.path.dirname(HERE), "tests", "fixtures")
+OP_TABLE = os.path.join(os.path.dirname(HERE), "autograd", "op_table.def")
+# Cases that check more than one op: a module of layers/ or the learning-rate schedule.
+# Their "kind" says so; every other case is kind "op" and its "op" is a table entry.
+COMPOSED_KINDS = {"input_injection": "module", "eca": "module", "poly_lr": "schedule"}
+
+
+def read_op_table(path=OP_TABLE):
+    """{name: (family, kind, fixture)} from autograd/op_table.def, one PMSDSEN_OP a line."""
+    table = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            m = re.match(r"PMSDSEN_OP\((\w+), (\w+), (\w+), (\w+),", line)
+            if m:
+                table[m.group(1)] = (m.group(2), m.group(3), m.group(4))
+    assert table, f"{path}: no PMSDSEN_OP lines"
+    return table
+
+
+def check_against_op_table(cases, table):
+    """Every case names a table op (or a composed check); every PYTORCH op has a case."""
+    seen = set()
+    for name, params in cases.items():
+        op, kind = params["op"], params["kind"]
+        if kind != "op":
+            assert COMPOSED_KINDS.get(op) == kind, f"case {name}: {op} is not a known {kind}"
+            continue
+        assert op in table, f"case {name}: op {op} is not in {OP_TABLE}"
+        assert table[op][2] == "PYTORCH", f"case {name}: {op} is marked NONE in the op table"
+        seen.add(op)
+    missing = sorted(op for op, (_, _, fixture) in table.items() if fixture == "PYTORCH" and op not in seen)
+    assert not missing, f"ops marked PYTORCH in the op table without a case: {missing}"
 F64 = torch.float64
 
 
@@ -98,6 +129,7 @@ class OpFixture:
             assert v.dtype in (F64, torch.int64), (name, k, v.dtype)
             self.tensors[f"{name}.{k}"] = v.contiguous()
         params = dict(params)
+        params.setdefault("kind", COMPOSED_KINDS.get(params["op"], "op"))
         params["tensors"] = sorted(store)
         params["grads_of"] = list(diff)
         params["shapes"] = {k: list(v.shape) for k, v in sorted(store.items())}
@@ -109,6 +141,7 @@ class OpFixture:
         for k, v in tensors.items():
             self.tensors[f"{name}.{k}"] = v.contiguous()
         params = dict(params)
+        params.setdefault("kind", COMPOSED_KINDS.get(params["op"], "op"))
         params["tensors"] = sorted(tensors)
         params["shapes"] = {k: list(v.shape) for k, v in sorted(tensors.items())}
         self.cases[name] = params
@@ -226,8 +259,8 @@ def pool_cases(fx):
         fx.add(name, {"op": "max_pool2d", "kernel": [k, k], "stride": [s, s], "padding": [p, p],
                       "ceil_mode": False, "note": "padding is -inf"},
                {"x": randn(g, *xs)}, lambda x, k=k, s=s, p=p: F.max_pool2d(x, k, s, p), ["x"])
-    g = gen_for("global_avgpool")
-    fx.add("global_avgpool", {"op": "adaptive_avg_pool2d", "output_size": [1, 1]},
+    g = gen_for("global_avg_pool")
+    fx.add("global_avg_pool", {"op": "global_avg_pool", "torch": "adaptive_avg_pool2d(x, 1)"},
            {"x": randn(g, 2, 5, 7, 9)}, lambda x: F.adaptive_avg_pool2d(x, 1), ["x"])
     g = gen_for("input_injection")
     fx.add("input_injection", {"op": "input_injection", "target_height": 4,
@@ -288,7 +321,7 @@ def bilinear_cases(fx):
         with torch.no_grad():
             err = np.abs(ref - fn(x).numpy()).max()
         assert err < 1e-12, f"{name}: recorded scales do not reproduce PyTorch ({err})"
-        params = {"op": "bilinear", "align_corners": ac, "out_size": out_hw, "src_scale": scales,
+        params = {"op": "bilinear_scale" if sf else "bilinear", "align_corners": ac, "out_size": out_hw, "src_scale": scales,
                   "size": list(size) if size else None, "scale_factor": sf,
                   "note": ("src = max((dst + 0.5) * src_scale - 0.5, 0)" if not ac else "src = dst * src_scale")
                   + "; i0 = floor(src), i1 = min(i0 + 1, in - 1), lambda = src - i0"}
@@ -296,13 +329,13 @@ def bilinear_cases(fx):
 
 
 def eca_cases(fx):
-    for name, xs, k in (("eca_conv1d_k3", (2, 7, 1, 1), 3), ("eca_conv1d_k5", (3, 9, 1, 1), 5)):
+    for name, xs, k in (("channel_conv1d_k3", (2, 7, 1, 1), 3), ("channel_conv1d_k5", (3, 9, 1, 1), 5)):
         g = gen_for(name)
 
         def fn(x, w, k=k):
             n, c = x.shape[:2]
             return F.conv1d(x.view(n, 1, c), w, padding=(k - 1) // 2).view(n, c, 1, 1)
-        fx.add(name, {"op": "eca_conv1d", "kernel": k, "padding": (k - 1) // 2, "bias": False,
+        fx.add(name, {"op": "channel_conv1d", "kernel": k, "padding": (k - 1) // 2, "bias": False,
                       "note": "1-D convolution along the channel axis of [N, C, 1, 1]"},
                {"x": randn(g, *xs), "w": randn(g, 1, 1, k, scale=0.5)}, fn, ["x", "w"])
     name = "eca_block_k3"
@@ -314,19 +347,19 @@ def eca_cases(fx):
         return x * torch.sigmoid(F.conv1d(s, w, padding=1)).view(n, c, 1, 1)
     fx.add(name, {"op": "eca", "kernel": 3, "padding": 1,
                   "note": "x * sigmoid(conv1d_over_channels(global_avg_pool(x)))"},
-           {"x": randn(g, 2, 6, 5, 7), "w": randn(g, 1, 1, 3, scale=0.5)}, eca, ["x", "w"])
+           {"x": randn(g, 2, 32, 3, 5), "w": randn(g, 1, 1, 3, scale=0.5)}, eca, ["x", "w"])
 
 
 def loss_cases(fx):
     name = "ce_mean"
     g = gen_for(name)
-    fx.add(name, {"op": "cross_entropy", "ignore_index": 255, "reduction": "mean",
+    fx.add(name, {"op": "cross_entropy", "ohem": False, "ignore_index": 255, "reduction": "mean",
                   "note": "mean of -log softmax(x)[t] over pixels with t != 255"},
            {"x": randn(g, 2, 5, 4, 6, scale=2.0), "target": labels(g, 5, (2, 4, 6), 0.15)},
            lambda x, target: F.cross_entropy(x, target, ignore_index=255), ["x"])
     name = "ce_weighted"
     g = gen_for(name)
-    fx.add(name, {"op": "cross_entropy", "ignore_index": 255, "reduction": "weighted mean",
+    fx.add(name, {"op": "cross_entropy", "ohem": False, "ignore_index": 255, "reduction": "weighted mean",
                   "note": "sum_i weight[t_i] * nll_i / sum_i weight[t_i] over pixels with t != 255"},
            {"x": randn(g, 2, 5, 4, 6, scale=2.0), "target": labels(g, 5, (2, 4, 6), 0.15),
             "weight": uniform(g, 0.5, 3.0, 5)},
@@ -347,7 +380,7 @@ def loss_cases(fx):
             loss, info = pt.ohem_cross_entropy(x, target, thresh=0.7, min_kept=min_kept)
             fn.info = info
             return loss
-        fx.add(name, {"op": "ohem_cross_entropy", "thresh": 0.7, "min_kept": min_kept, "ignore_index": 255},
+        fx.add(name, {"op": "cross_entropy", "ohem": True, "thresh": 0.7, "min_kept": min_kept, "ignore_index": 255},
                {"x": x, "target": target}, fn, ["x"])
         info = fn.info
         assert info["regime"] == regime, (name, info)
@@ -405,6 +438,7 @@ def make_ops():
     for builder in (conv_cases, bn_cases, activation_cases, pool_cases, bilinear_cases, eca_cases,
                     loss_cases, optim_cases):
         builder(fx)
+    check_against_op_table(fx.cases, read_op_table())
     meta = {"generator": "tools/make_fixtures.py", "generator_version": GENERATOR_VERSION,
             "torch": torch.__version__, "dtype": "float64 (labels int64)",
             "cases": json.dumps(sorted(fx.cases))}
@@ -576,7 +610,7 @@ OP_NOTES = {
                   "`out = floor((in + 2p - k) / s) + 1`. `_net` cases use the MSSE kernels on the "
                   "6 x 8 map that a 48 x 64 input gives at H/8.",
     "max_pool2d": "ceil_mode=False, padding is -inf; the gradient goes to the (unique) maximum.",
-    "adaptive_avg_pool2d": "global average pool to 1 x 1.",
+    "global_avg_pool": "global average pool to 1 x 1 (`F.adaptive_avg_pool2d(x, 1)`).",
     "input_injection": "the RGB reduction of the Down blocks: repeat `avg_pool2d(x, 3, 2, 1) + max_pool2d(x, 3, 2, 1)` "
                        "until the height equals `target_height`.",
     "bilinear": "mode bilinear. `src_scale` is the scale PyTorch really uses per axis (H, W): with "
@@ -586,13 +620,15 @@ OP_NOTES = {
                 "align_corners=True `src = dst * (in - 1)/(out - 1)`. Then `i0 = floor(src)`, "
                 "`i1 = min(i0 + 1, in - 1)`, `lambda = src - i0`. The generator re-checks these formulas "
                 "against PyTorch's output. The align_corners=True cases are the authors' evaluation resizes.",
-    "eca_conv1d": "`x` is `[N, C, 1, 1]`, seen as `[N, 1, C]`; 1-D cross-correlation with `w` `[1, 1, k]`, "
+    "bilinear_scale": "`bilinear` with the output size from a scale factor, `out = floor(in * scale_factor)`, "
+                      "and `src_scale = 1/scale_factor` (align_corners=False), as described under `bilinear`.",
+    "channel_conv1d": "`x` is `[N, C, 1, 1]`, seen as `[N, 1, C]`; 1-D cross-correlation with `w` `[1, 1, k]`, "
                   "zero padding `(k-1)/2`, no bias; `y` back to `[N, C, 1, 1]`.",
     "eca": "the whole ECA unit: `y = x * sigmoid(conv1d_over_channels(global_avg_pool(x)))`.",
     "cross_entropy": "`x` logits `[N, classes, H, W]`, `target` int64 `[N, H, W]` with 255 = ignored. "
                      "`y` (shape [1]) = mean of `-log_softmax(x)[t]` over labelled pixels; with `weight`: "
                      "`sum w[t] * nll / sum w[t]` over labelled pixels.",
-    "ohem_cross_entropy": "the authors' `OhemCrossEntropy._ohem_forward`: `p` = softmax probability of the "
+    "cross_entropy (ohem)": "the authors' `OhemCrossEntropy._ohem_forward`: `p` = softmax probability of the "
                           "true class for labelled pixels, sorted ascending; `threshold = max(thresh, "
                           "p_sorted[min(min_kept, n_valid - 1)])`; `y` = mean nll over pixels with "
                           "`p < threshold` (strict). `n_kept`, `threshold_used`, `regime` are recorded.",
@@ -603,7 +639,7 @@ OP_NOTES = {
     "poly_lr": "`lr = base * (1 - iter / total) ** power` for each `iter`.",
 }
 
-HIDDEN_KEYS = {"tensors", "shapes", "grads_of", "note", "op"}
+HIDDEN_KEYS = {"tensors", "shapes", "grads_of", "note", "op", "kind"}
 
 
 def _fmt_val(v):
@@ -650,13 +686,18 @@ def make_readme(fx, gelu_meta, prelu_meta, macs_doc):
     a("`grads_of` its gradient `g<input>` = d sum(y * gy) / d input. Every case's parameters are also in")
     a("the metadata, machine-readable: `__metadata__[\"case.<name>\"]` is a JSON object with `op`, the")
     a("parameters below, `tensors`, `shapes` and `grads_of`; `__metadata__[\"cases\"]` lists the case names.")
+    a("`op` is an entry of the op table (`autograd/op_table.def`; every op marked PYTORCH there has cases")
+    a("here, which the generator and `tests/test_op_table.cpp` check) when `kind` is `op`; `kind` `module`")
+    a("or `schedule` marks a case that checks a composition (a module of `layers/`, the learning rate).")
     a("Inputs are random (per-case seeds from the case name); weights are scaled like 1/sqrt(fan_in).")
     a("")
     by_op = {}
     for name, params in fx.cases.items():
-        by_op.setdefault(params["op"], []).append(name)
+        key = params["op"] + (" (ohem)" if params.get("ohem") else "")
+        by_op.setdefault(key, []).append(name)
     for op, names in by_op.items():
-        a(f"### {op}")
+        kind = fx.cases[names[0]]["kind"]
+        a(f"### {op}" + ("" if kind == "op" else f" ({kind})"))
         a("")
         a(OP_NOTES[op])
         a("")

@@ -30,6 +30,12 @@ void pixel_blocks(int64_t N, int64_t K, int64_t S, F&& f) {
 }
 }  // namespace
 
+int64_t bad_targets(const int64_t* target, int64_t pixels, int64_t K, int64_t ignore_index) {
+  int64_t bad = 0;
+  for (int64_t i = 0; i < pixels; ++i) bad += !counted(target[i], K, ignore_index) && target[i] != ignore_index;
+  return bad;
+}
+
 template <class T>
 int64_t cross_entropy_pixels(const T* x, const int64_t* target, int64_t N, int64_t K, int64_t S,
                              int64_t ignore_index, T* lse, T* nll, T* prob) {
@@ -126,25 +132,6 @@ void cross_entropy_backward(const T* x, const int64_t* target, const T* lse, con
   });
 }
 
-template <class T>
-void argmax_channels(const T* x, int64_t* out, int64_t N, int64_t K, int64_t S) {
-  pixel_blocks(N, K, S, [&](int64_t n, int64_t s0, int64_t s1) {
-    const T* xn = x + n * K * S;
-    for (int64_t s = s0; s < s1; ++s) {
-      T best = xn[s];
-      int64_t arg = 0;
-      for (int64_t k = 1; k < K && !hd::isnan_(best); ++k) {
-        const T v = xn[k * S + s];
-        if (v > best || hd::isnan_(v)) {
-          best = v;
-          arg = k;
-        }
-      }
-      out[n * S + s] = arg;
-    }
-  });
-}
-
 #define PMSDSEN_INSTANTIATE(T)                                                                  \
   template int64_t cross_entropy_pixels<T>(const T*, const int64_t*, int64_t, int64_t, int64_t, \
                                            int64_t, T*, T*, T*);                                \
@@ -153,8 +140,7 @@ void argmax_channels(const T* x, int64_t* out, int64_t N, int64_t K, int64_t S) 
   template void cross_entropy_select<T>(const int64_t*, const T*, const T*, const T*, int64_t,  \
                                         int64_t, int64_t, bool, T, T*, double*, double*);       \
   template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, const T*, T, T*,  \
-                                          int64_t, int64_t, int64_t);                           \
-  template void argmax_channels<T>(const T*, int64_t*, int64_t, int64_t, int64_t);
+                                          int64_t, int64_t, int64_t);
 PMSDSEN_INSTANTIATE(float)
 PMSDSEN_INSTANTIATE(double)
 #undef PMSDSEN_INSTANTIATE

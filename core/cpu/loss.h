@@ -1,6 +1,6 @@
 #pragma once
 // CPU kernels of the softmax cross-entropy over logits [N, K, S] (S = H*W) and target
-// [N, S] (int64), and of the per-pixel argmax. Float and double.
+// [N, S] (int64). Float and double.
 #include <cstdint>
 
 namespace pmsdsen::cpu {
@@ -29,13 +29,12 @@ void cross_entropy_select(const int64_t* target, const T* nll, const T* prob, co
                           int64_t pixels, int64_t K, int64_t ignore_index, bool ohem, T threshold,
                           T* coef, double* num, double* den);
 
+// How many targets are neither ignore_index nor a class index in [0, K).
+int64_t bad_targets(const int64_t* target, int64_t pixels, int64_t K, int64_t ignore_index);
+
 // gx[n, k, s] = scale * coef[n, s] * (softmax_k - [k == target]); 0 where coef is 0.
 template <class T>
 void cross_entropy_backward(const T* x, const int64_t* target, const T* lse, const T* coef,
                             T scale, T* gx, int64_t N, int64_t K, int64_t S);
-
-// out[n, s] = the first k with the largest x[n, k, s] (a NaN counts as largest).
-template <class T>
-void argmax_channels(const T* x, int64_t* out, int64_t N, int64_t K, int64_t S);
 
 }  // namespace pmsdsen::cpu

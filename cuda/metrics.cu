@@ -1,4 +1,4 @@
-#include "cuda/confusion.h"
+#include "cuda/metrics.h"
 
 #include <algorithm>
 

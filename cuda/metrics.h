@@ -1,5 +1,6 @@
 #pragma once
-// Confusion-matrix counting on the GPU (data/metrics.cpp calls it for CUDA tensors).
+// Confusion-matrix counting on the GPU (the CPU one is core/cpu/metrics.h); data/metrics.cpp
+// reaches both through autograd/backend.h.
 #include <cstdint>
 
 namespace pmsdsen::cuda {
