@@ -9,9 +9,11 @@
 #include <limits>
 #include <vector>
 
+#include "autograd/ops_activation.h"
 #include "autograd/ops_basic.h"
 #include "autograd/ops_conv.h"
-#include "autograd/ops_nn.h"
+#include "autograd/ops_pool.h"
+#include "autograd/ops_resize.h"
 #include "core/cpu/nhwc.h"
 #include "core/cpu/nhwc_gelu.h"
 #include "core/cpu/vec_math.h"
