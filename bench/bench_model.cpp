@@ -2,10 +2,17 @@
 // 1x3x512x1024 and 4x3x512x1024, frames/s; a training step (forward, the 3-output loss,
 // backward, SGD) at 12x3x256x512 and 6x3x512x1024; the peak device memory of each. On
 // CUDA, inference is also timed replaying a CUDA graph when the forward can be captured.
+// On the CPU, inference is timed twice, side by side: the eager path (autograd's ops,
+// evaluation mode) and the inference plan (models/plan/), with the plan's per-step
+// profile on request.
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <map>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -26,7 +33,9 @@
 #include "core/parallel.h"
 #include "examples/cli.h"
 #include "models/loss.h"
+#include "models/plan/plan.h"
 #include "models/pmsdsen.h"
+#include "models/weights.h"
 
 namespace pmsdsen::bench {
 namespace {
@@ -51,8 +60,19 @@ struct Options {
   PmsdsenConfig config;
   bool all_heads = false;  // inference computes the two deep-supervision heads too
   bool graph = true;
+  std::vector<std::string> modes{"eager", "plan"};  // CPU inference
+  int profile_runs = 0;  // > 0: the plan's per-step profile over this many more runs
+  std::string weights;   // a weights file instead of the seed-0 initialisation
+  std::vector<int64_t> batches;  // inference records of these batch sizes only (empty: all)
   int64_t warmup = -1, reps = -1;  // -1: per-record defaults
 };
+
+// The process's peak resident set so far (getrusage), bytes.
+size_t peak_rss() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<size_t>(u.ru_maxrss) * 1024;
+}
 
 Tensor random_labels(int64_t n, int64_t h, int64_t w, int64_t classes, Device d, Generator& gen) {
   std::vector<int64_t> v(static_cast<size_t>(n * h * w));
@@ -63,14 +83,16 @@ Tensor random_labels(int64_t n, int64_t h, int64_t w, int64_t classes, Device d,
 // One record's model, data and step, built with the peak-memory counter freshly reset,
 // so that the peak covers the model, its inputs and the steps (as PyTorch's figure).
 struct Runner {
-  Runner(const ModelRecord& r, const Options& o) : record(r), opt(o) {
+  Runner(const ModelRecord& r, const Options& o, const std::string& m = "eager") : record(r), opt(o), mode(m) {
     Generator gen(0);
     model = std::make_unique<PMSDSEN>(o.config, gen);
+    if (!o.weights.empty()) load_weights(*model, o.weights);
     model->to(o.device);
     x = Tensor::empty({r.batch, 3, r.height, r.width}, DType::F32, o.device);
     init::uniform_(x, -2.0, 2.0, gen);
     if (r.name == "inference") {
       model->eval();
+      if (mode == "plan") plan = std::make_unique<plan::InferencePlan>(*model);
     } else {
       model->train();
       target = random_labels(r.batch, r.height, r.width, o.config.classes, o.device, gen);
@@ -79,6 +101,11 @@ struct Runner {
   }
 
   void step() {
+    if (plan) {
+      out = PmsdsenOutput();  // as a caller that is done with the last outputs: the plan reuses them
+      out = plan->run(x, opt.all_heads);
+      return;
+    }
     if (!sgd) {
       autograd::NoGradGuard no_grad;
       if (opt.all_heads) {
@@ -97,7 +124,9 @@ struct Runner {
 
   ModelRecord record;
   Options opt;
+  std::string mode;
   std::unique_ptr<PMSDSEN> model;
+  std::unique_ptr<plan::InferencePlan> plan;
   std::unique_ptr<Sgd> sgd;
   Tensor x, target;
   PmsdsenOutput out;  // the last inference's outputs (kept alive: a captured graph writes them)
@@ -142,11 +171,68 @@ std::string shape_of(const ModelRecord& r) { return str(r.batch, "x3x", r.height
 
 // Runs one record (and, for inference on CUDA, its graph replay); appends to records
 // and notes.
+// The plan's per-step profile: time by kind of step, and the slowest steps.
+void print_profile(const plan::InferencePlan& p) {
+  const std::vector<plan::StepProfile>& prof = p.profile();
+  const double runs = std::max(1, p.profile_runs());
+  // Wall time per step, and CPU time of all threads (what a step costs when other work
+  // shares the cores: waiting threads sleep and are not counted).
+  double total = 0, total_cpu = 0;
+  struct Kind {
+    double seconds = 0, cpu = 0, macs = 0;
+  };
+  std::map<std::string, Kind> by_kind;
+  for (const plan::StepProfile& s : prof) {
+    total += s.seconds;
+    total_cpu += s.cpu_seconds;
+    Kind& k = by_kind[s.kind];
+    k.seconds += s.seconds, k.cpu += s.cpu_seconds, k.macs += s.macs;
+  }
+  std::printf("    plan profile, mean of %d runs: %.1f ms wall, %.1f ms CPU (all threads) in %zu steps\n",
+              p.profile_runs(), 1e3 * total / runs, 1e3 * total_cpu / runs, prof.size());
+  std::vector<std::pair<std::string, Kind>> kinds(by_kind.begin(), by_kind.end());
+  std::sort(kinds.begin(), kinds.end(), [](const auto& a, const auto& b) { return a.second.cpu > b.second.cpu; });
+  std::printf("    %-20s %9s %9s %6s %13s\n", "kind", "wall ms", "CPU ms", "CPU %", "GMAC/CPU s");
+  for (const auto& [kind, v] : kinds)
+    std::printf("    %-20s %9.2f %9.2f %6.1f %13.2f\n", kind.c_str(), 1e3 * v.seconds / runs, 1e3 * v.cpu / runs,
+                100.0 * v.cpu / total_cpu, v.cpu > 0 && v.macs > 0 ? v.macs * runs / v.cpu / 1e9 : 0.0);
+  std::vector<size_t> order(prof.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return prof[a].cpu_seconds > prof[b].cpu_seconds; });
+  std::printf("    steps by CPU time:\n");
+  for (size_t i = 0; i < std::min<size_t>(25, order.size()); ++i) {
+    const plan::StepProfile& s = prof[order[i]];
+    std::printf("    %-44s %-18s %8.2f ms wall %8.2f ms CPU %6.1f%% %8.2f GMAC/CPU s\n", s.name.c_str(), s.kind.c_str(),
+                1e3 * s.seconds / runs, 1e3 * s.cpu_seconds / runs, 100.0 * s.cpu_seconds / total_cpu,
+                s.cpu_seconds > 0 && s.macs > 0 ? s.macs * runs / s.cpu_seconds / 1e9 : 0.0);
+  }
+}
+
+void run_mode(const ModelRecord& r, const Options& o, const std::string& mode, nlohmann::json& records,
+              std::vector<std::string>& notes, const Table& table);
+
 void run_record(const ModelRecord& r, const Options& o, nlohmann::json& records, std::vector<std::string>& notes,
                 const Table& table) {
+  if (r.name == "inference" && o.device.is_cpu()) {
+    for (const std::string& mode : o.modes) run_mode(r, o, mode, records, notes, table);
+    // Side by side: how much faster the plan is than the eager path in this run.
+    const nlohmann::json* eager = nullptr;
+    const nlohmann::json* planned = nullptr;
+    for (const nlohmann::json& j : records)
+      if (j["name"] == r.name && j["batch"] == r.batch && j["height"] == r.height && j["width"] == r.width)
+        (j["mode"] == "eager" ? eager : j["mode"] == "plan" ? planned : eager) = &j;
+    if (eager && planned && (*planned)["ms"].get<double>() > 0)
+      std::printf("    plan / eager: %.2fx faster\n", (*eager)["ms"].get<double>() / (*planned)["ms"].get<double>());
+    return;
+  }
+  run_mode(r, o, "eager", records, notes, table);
+}
+
+void run_mode(const ModelRecord& r, const Options& o, const std::string& mode, nlohmann::json& records,
+              std::vector<std::string>& notes, const Table& table) {
   empty_cache(o.device);
   reset_peak_memory(o.device);
-  auto runner = std::make_unique<Runner>(r, o);
+  auto runner = std::make_unique<Runner>(r, o, mode);
   const TimerOptions timer = record_timer(r, o);
 
   // One run first: it warms up and tells how long the timing will take.
@@ -158,13 +244,25 @@ void run_record(const ModelRecord& r, const Options& o, nlohmann::json& records,
                shape_of(r).c_str(), first, static_cast<long long>(timer.warmup_reps + timer.fixed_reps),
                first * static_cast<double>(timer.warmup_reps + timer.fixed_reps));
   const Stats s = time_reps(o.device, [&](int64_t) { runner->step(); }, timer);
-  const size_t peak = memory_stats(o.device).peak_bytes;
-  nlohmann::json j = to_json(r, "eager", s, peak, o);
-  std::cout << table.row({r.name, shape_of(r), "eager", ms_cell(s.median), fixed(j["fps"].get<double>(), 2),
+  size_t peak = memory_stats(o.device).peak_bytes;
+  if (runner->plan) peak += runner->plan->memory_bytes();  // its arena, scratch and packed weights
+  nlohmann::json j = to_json(r, mode, s, peak, o);
+  if (runner->plan) {
+    j["peak_source"] = "pmsdsen allocator (model, input, outputs) + the plan's arena, scratch and packed weights";
+    j["arena_bytes"] = runner->plan->arena_bytes();
+  }
+  if (o.device.is_cpu()) j["peak_rss_bytes"] = peak_rss();  // the process's, all records so far
+  std::cout << table.row({r.name, shape_of(r), mode, ms_cell(s.median), fixed(j["fps"].get<double>(), 2),
                           fixed(static_cast<double>(peak) / (1 << 20), 0)})
             << "\n";
   std::cout.flush();
   records.push_back(std::move(j));
+  if (runner->plan && o.profile_runs > 0) {
+    runner->plan->set_profiling(true);
+    for (int i = 0; i < o.profile_runs; ++i) runner->step();
+    print_profile(*runner->plan);
+    runner->plan->set_profiling(false);
+  }
 
   if (!(o.device.is_cuda() && o.graph && r.name == "inference")) return;
   // The same runner, warmed up: every allocation the forward makes is now a cache hit.
@@ -201,7 +299,13 @@ int run(const std::vector<std::string>& argv) {
                   {"classes", "N", "output classes", "19"},
                   {"all-heads", "", "inference also computes the two deep-supervision heads (as the "
                                     "released PyTorch model's forward does)", ""},
-                  {"no-graph", "", "CUDA: eager inference only (no CUDA graph capture)", ""}},
+                  {"no-graph", "", "CUDA: eager inference only (no CUDA graph capture)", ""},
+                  {"modes", "LIST", "CPU inference: eager, plan or both (comma-separated)", "eager,plan"},
+                  {"profile", "N", "CPU: the plan's per-step profile over N more runs", ""},
+                  {"batches", "LIST", "inference records of these batch sizes only (comma-separated, e.g. 1 or 1,4)",
+                   ""},
+                  {"weights", "FILE", "weights to load (.safetensors; their classes and activation are used) instead "
+                                      "of the seed-0 initialisation", ""}},
                  argv);
   if (args.help_requested()) {
     std::cout << "usage: pmsdsen bench model [--device auto|cpu|cuda] [--json out.json] [options]\n\n"
@@ -209,7 +313,8 @@ int run(const std::vector<std::string>& argv) {
                  "--all-heads) at 1x3x512x1024 and 4x3x512x1024, and a training step (forward, the sum\n"
                  "of the three outputs' cross-entropies, backward, SGD) at 12x3x256x512 and\n"
                  "6x3x512x1024: median time after warm-up (CUDA events on the GPU), frames/s and the\n"
-                 "peak memory of each. The same fields as tools/bench_torch.py.\n\n"
+                 "peak memory of each. The same fields as tools/bench_torch.py. On the CPU, inference runs\n"
+                 "both ways side by side: the eager path and the inference plan (--modes).\n\n"
               << args.usage();
     return 0;
   }
@@ -226,9 +331,29 @@ int run(const std::vector<std::string>& argv) {
   PMSDSEN_CHECK(act == "gelu" || act == "prelu", "bench model: --act must be gelu or prelu, got '", act, "'");
   o.config.act = act == "gelu" ? Activation::GELU : Activation::PReLU;
   o.config.classes = args.get_int("classes");
+  if (args.has("weights")) {
+    o.weights = args.get("weights");
+    o.config = load_pmsdsen(o.weights)->config();  // checks the file before any timing
+  }
   PMSDSEN_CHECK(o.config.classes >= 1, "bench model: --classes must be positive");
   o.all_heads = args.flag("all-heads");
   o.graph = !args.flag("no-graph");
+  {
+    o.modes.clear();
+    std::stringstream ss(args.get("modes"));
+    std::string item;
+    while (std::getline(ss, item, ','))
+      if (!item.empty()) {
+        PMSDSEN_CHECK(item == "eager" || item == "plan", "bench model: --modes: unknown mode '", item,
+                      "' (eager, plan)");
+        o.modes.push_back(item);
+      }
+    PMSDSEN_CHECK(!o.modes.empty(), "bench model: --modes is empty");
+  }
+  if (args.has("profile")) {
+    o.profile_runs = static_cast<int>(args.get_int("profile"));
+    PMSDSEN_CHECK(o.profile_runs >= 1, "bench model: --profile must be at least 1");
+  }
   if (args.has("warmup")) o.warmup = args.get_int("warmup");
   if (args.has("reps")) {
     o.reps = args.get_int("reps");
@@ -247,16 +372,30 @@ int run(const std::vector<std::string>& argv) {
         wanted.push_back(item);
       }
   }
+  if (args.has("batches")) {
+    std::stringstream ss(args.get("batches"));
+    std::string item;
+    while (std::getline(ss, item, ','))
+      if (!item.empty()) {
+        char* end = nullptr;
+        const long long b = std::strtoll(item.c_str(), &end, 10);
+        PMSDSEN_CHECK(*end == '\0' && b >= 1, "bench model: --batches: '", item, "' is not a positive integer");
+        o.batches.push_back(b);
+      }
+  }
   std::vector<ModelRecord> selected;
   for (const ModelRecord& r : all_records()) {
-    const bool want = args.flag("quick") ? (r.name == "inference" && r.batch == 1)
-                                         : std::find(wanted.begin(), wanted.end(), r.name) != wanted.end();
+    bool want = args.flag("quick") ? (r.name == "inference" && r.batch == 1)
+                                   : std::find(wanted.begin(), wanted.end(), r.name) != wanted.end();
+    if (want && r.name == "inference" && !o.batches.empty())
+      want = std::find(o.batches.begin(), o.batches.end(), r.batch) != o.batches.end();
     if (want) selected.push_back(r);
   }
   PMSDSEN_CHECK(!selected.empty(), "bench model: no record selected");
 
   const DeviceInfo info = device_info(o.device);
   nlohmann::json out = run_header("bench model", info);
+  if (o.device.is_cpu()) out["rss_start_bytes"] = peak_rss();  // before any model is built
   out["act"] = act;
   out["classes"] = o.config.classes;
   out["inference_heads"] = o.all_heads ? 3 : 1;

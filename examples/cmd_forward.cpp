@@ -10,6 +10,7 @@
 #include "examples/cli.h"
 #include "examples/model_file.h"
 #include "models/loss.h"
+#include "models/plan/plan.h"
 #include "models/predict.h"
 #include "models/tensor_file.h"
 #include "models/weights.h"
@@ -27,6 +28,7 @@ int run_forward(const std::vector<std::string>& argv) {
              {"act", "gelu|prelu", "activation (default: what the weights are for)", ""},
              {"classes", "N", "number of classes (default: what the weights are for)", ""},
              device_flag("where to run"),
+             {"plan", "", "evaluate with the CPU inference plan (models/plan/) instead of the eager path", ""},
              {"target", "FILE", "file holding 'target', N x H x W integer labels (255 ignored): also write "
                                 "'loss' (sum of the three cross-entropies) and 'grad.<parameter>'", ""}},
             argv);
@@ -36,7 +38,8 @@ int run_forward(const std::vector<std::string>& argv) {
                  "                       [--target T.safetensors]\n\n"
                  "Runs PMSDSEN on the tensor 'input' and writes 'logits', 'aux_x4' and 'aux_x8' (each\n"
                  "N x classes x H x W, float32). With --target also 'loss' and the gradient of every\n"
-                 "parameter as 'grad.<name>'. Evaluation mode (running BN statistics) unless --train.\n\n"
+                 "parameter as 'grad.<name>'. Evaluation mode (running BN statistics) unless --train.\n"
+                 "--plan runs the CPU inference plan (evaluation only).\n\n"
               << args.usage();
     return 0;
   }
@@ -49,8 +52,11 @@ int run_forward(const std::vector<std::string>& argv) {
   if (args.has("classes")) classes = args.get_int("classes", 1, kPmsdsenMaxClasses);
   std::optional<Activation> act;
   if (args.has("act")) act = parse_activation(args.get("act"));
-  const Device device = args.get_device();
-  const bool train = args.flag("train");
+  const bool train = args.flag("train"), use_plan = args.flag("plan");
+  // The plan runs on the CPU: with --plan, auto means the CPU.
+  const Device device = use_plan && !args.has("device") ? Device::cpu() : args.get_device();
+  PMSDSEN_CHECK(!use_plan || (!train && !args.has("target") && device.is_cpu()),
+                "forward: --plan is the CPU evaluation path: it takes neither --train, --target nor --device cuda");
   check_writable(output_path, "--output");  // before the work
 
   // Inputs first: a bad input file is reported before the (slower) model load.
@@ -87,7 +93,7 @@ int run_forward(const std::vector<std::string>& argv) {
   {
     std::optional<autograd::NoGradGuard> no_grad;
     if (!target.defined()) no_grad.emplace();
-    const PmsdsenOutput y = model->run(input.to(device));
+    const PmsdsenOutput y = use_plan ? plan::InferencePlan(*model).run(input, true) : model->run(input.to(device));
     out["logits"] = y.logits.detach().cpu();
     out["aux_x4"] = y.aux_x4.detach().cpu();
     out["aux_x8"] = y.aux_x8.detach().cpu();
@@ -107,9 +113,10 @@ int run_forward(const std::vector<std::string>& argv) {
                    {{"classes", std::to_string(k)},
                     {"act", activation_name(model->config().act)},
                     {"mode", train ? "train" : "eval"},
+                    {"engine", use_plan ? "plan" : "eager"},
                     {"weights", weights_path}});
-  std::printf("%s: %s x %lld classes (%s mode, %s, %s)", output_path.c_str(), shape_str(input.shape()).c_str(),
-              static_cast<long long>(k), train ? "training" : "evaluation",
+  std::printf("%s: %s x %lld classes (%s mode%s, %s, %s)", output_path.c_str(), shape_str(input.shape()).c_str(),
+              static_cast<long long>(k), train ? "training" : "evaluation", use_plan ? ", inference plan" : "",
               activation_name(model->config().act).c_str(), device.str().c_str());
   if (target.defined())
     std::printf(", loss %.6f, %zu gradients", out["loss"].item_double(), model->named_parameters().size());
