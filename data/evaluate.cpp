@@ -19,6 +19,7 @@ EvalResult evaluate(const Dataset& dataset, const Predictor& predictor, const Ev
   result.split = dataset.split();
   result.scale = options.scale;
   result.device = predictor.device().str();
+  result.engine = predictor.uses_plan() ? "plan" : "eager";
   result.class_names = dataset.class_names();
   result.confusion = ConfusionMatrix(dataset.num_classes());
   result.skipped = dataset.skipped_at_listing();
@@ -73,6 +74,7 @@ std::string format_iou_table(const EvalResult& r) {
   os << line;
   os << r.images << " images of " << r.dataset << " " << r.split << " at scale " << r.scale;
   if (!r.device.empty()) os << " on " << r.device;
+  if (r.engine == "plan") os << " (inference plan)";
   if (!r.skipped.empty()) os << ", " << r.skipped.size() << " skipped";
   os << "\n";
   return os.str();
@@ -95,6 +97,7 @@ nlohmann::json eval_json(const EvalResult& r) {
   j["split"] = r.split;
   j["scale"] = r.scale;
   j["device"] = r.device;
+  j["engine"] = r.engine;
   j["images"] = r.images;
   j["pixels"] = r.confusion.total();
   j["skipped"] = static_cast<int64_t>(r.skipped.size());

@@ -1,9 +1,12 @@
 #include "models/predict.h"
 
+#include <memory>
+
 #include "autograd/grad_mode.h"
 #include "autograd/ops_argmax.h"
 #include "autograd/ops_resize.h"
 #include "models/pad_crop.h"
+#include "models/plan/plan.h"
 #include "models/pmsdsen.h"
 
 namespace pmsdsen {
@@ -23,13 +26,20 @@ Tensor crop_logits(const Tensor& logits, int64_t h, int64_t w) {
 
 }  // namespace
 
-Predictor::Predictor(PMSDSEN& model)
-    : network_([&model](const Tensor& image) {
-        if (image.size(2) % 8 == 0 && image.size(3) % 8 == 0) return model.forward(image);
-        return model.forward(pad_to_multiple(image.cpu(), 8).to(image.device()));
-      }),
-      classes_(model.config().classes),
-      device_(model.device()) {}
+Predictor::Predictor(PMSDSEN& model, bool use_plan)
+    : classes_(model.config().classes), device_(model.device()) {
+  // The inference plan copies the weights as they are now (models/plan/plan.h).
+  if (use_plan && device_.is_cpu() && !model.is_training()) {
+    auto plan = std::make_shared<plan::InferencePlan>(model);
+    network_ = [plan](const Tensor& image) { return plan->forward(pad_to_multiple(image, 8)); };
+    uses_plan_ = true;
+    return;
+  }
+  network_ = [&model](const Tensor& image) {
+    if (image.size(2) % 8 == 0 && image.size(3) % 8 == 0) return model.forward(image);
+    return model.forward(pad_to_multiple(image.cpu(), 8).to(image.device()));
+  };
+}
 
 Predictor::Predictor(Network network, int64_t classes, Device device)
     : network_(std::move(network)), classes_(classes), device_(device) {

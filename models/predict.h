@@ -23,14 +23,17 @@ using Network = std::function<Tensor(const Tensor& image)>;
 
 class Predictor {
  public:
-  // PMSDSEN as it is (put it on its device and in evaluation mode first); the predictor
-  // holds a reference.
-  explicit Predictor(PMSDSEN& model);
+  // PMSDSEN as it is (put it on its device and in evaluation mode first). On the CPU in
+  // evaluation mode it runs through the inference plan (models/plan/plan.h: BN folded,
+  // fused kernels, one arena), built here from the weights as they are now; otherwise, or
+  // with use_plan false, the model's eager forward (the predictor then holds a reference).
+  explicit Predictor(PMSDSEN& model, bool use_plan = true);
   // Any network giving `classes` logits per pixel on `device` (tests, other models).
   Predictor(Network network, int64_t classes, Device device = Device::cpu());
 
   int64_t num_classes() const { return classes_; }
   Device device() const { return device_; }
+  bool uses_plan() const { return uses_plan_; }
 
   // Logits [1, classes, h, w] on device() of a normalised float32 image [1, 3, h, w] on
   // any device. No gradients are recorded.
@@ -45,6 +48,7 @@ class Predictor {
   Network network_;
   int64_t classes_;
   Device device_;
+  bool uses_plan_ = false;
 };
 
 }  // namespace pmsdsen

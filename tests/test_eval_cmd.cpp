@@ -44,6 +44,7 @@ TEST(EvalCommand, WritesJsonWithValuesInRange) {
   EXPECT_EQ(j["images"], 3);
   EXPECT_EQ(j["scale"], 0.6);
   EXPECT_EQ(j["device"], "cpu");
+  EXPECT_EQ(j["engine"], "plan");  // the CPU evaluation runs the inference plan
   fs::remove_all(dir);
 }
 

@@ -3,6 +3,12 @@
 // validation go through it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <utility>
+#include <vector>
+
 #include "autograd/grad_mode.h"
 #include "autograd/ops_argmax.h"
 #include "core/rng.h"
@@ -10,6 +16,7 @@
 #include "models/pmsdsen.h"
 #include "models/predict.h"
 #include "tests/test_data_util.h"
+#include "tests/test_plan_util.h"
 
 namespace pmsdsen {
 namespace {
@@ -25,7 +32,8 @@ TEST(Predictor, ModelLogitsAreThoseOfThePaddedImageCroppedBack) {
   Generator gen(3);
   PMSDSEN model(PmsdsenConfig{19, Activation::GELU}, gen);
   model.eval();
-  const Predictor predictor(model);
+  const Predictor predictor(model, /*use_plan=*/false);
+  EXPECT_FALSE(predictor.uses_plan());
   EXPECT_EQ(predictor.num_classes(), 19);
   EXPECT_EQ(predictor.device(), Device::cpu());
   const Tensor image = random_image(37, 53);
@@ -43,6 +51,42 @@ TEST(Predictor, ModelLogitsAreThoseOfThePaddedImageCroppedBack) {
   const Tensor whole = random_image(32, 48);
   autograd::NoGradGuard no_grad;
   EXPECT_EQ(predictor.logits(whole).to_vector<float>(), model.forward(whole).to_vector<float>());
+}
+
+// On the CPU in evaluation mode the predictor runs the inference plan: its logits equal
+// the eager forward's within 1e-4 relative and the classes agree wherever the top two
+// logits are more than 1e-3 apart, for both activations, at sizes that need padding and
+// at a scale. In training mode, or asked not to, it runs the eager forward.
+TEST(Predictor, RunsThePlanOnTheCpuInEvaluationMode) {
+  for (const Activation act : {Activation::GELU, Activation::PReLU}) {
+    SCOPED_TRACE(act == Activation::GELU ? "gelu" : "prelu");
+    std::unique_ptr<PMSDSEN> model = test::trained_looking_model(act, 11, 17);
+    const Predictor planned(*model), eager(*model, false);
+    EXPECT_TRUE(planned.uses_plan());
+    EXPECT_FALSE(eager.uses_plan());
+    for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{37, 53}, {64, 40}}) {
+      const Tensor image = random_image(h, w);
+      const Tensor got = planned.logits(image), want = eager.logits(image);
+      ASSERT_EQ(got.shape(), want.shape());
+      const std::vector<float> g = got.to_vector<float>(), e = want.to_vector<float>();
+      float scale = 0.f;
+      for (float v : e) scale = std::max(scale, std::fabs(v));
+      for (size_t i = 0; i < g.size(); ++i) ASSERT_NEAR(g[i], e[i], 1e-4 * scale) << "at " << i;
+      const test::ClassAgreement a = test::class_agreement(got, want, 1e-3);
+      EXPECT_GT(a.compared, a.pixels / 2);
+      EXPECT_EQ(a.disagree, 0);
+    }
+    const Tensor image = random_image(45, 61);
+    const std::vector<int64_t> p = planned.class_ids(image, 0.75).to_vector<int64_t>();
+    const std::vector<int64_t> q = eager.class_ids(image, 0.75).to_vector<int64_t>();
+    ASSERT_EQ(p.size(), q.size());
+    int64_t same = 0;
+    for (size_t i = 0; i < p.size(); ++i) same += p[i] == q[i];
+    EXPECT_GE(same, static_cast<int64_t>(p.size()) * 99 / 100);  // ties within rounding may flip
+  }
+  std::unique_ptr<PMSDSEN> model = test::trained_looking_model(Activation::GELU, 5, 3);
+  model->train();
+  EXPECT_FALSE(Predictor(*model).uses_plan());
 }
 
 // A network that pads, as PMSDSEN's does: logits 5 rows and 3 columns larger than its
