@@ -25,7 +25,7 @@
 #include "core/file_io.h"
 #include "bench/bench_common.h"
 #include "bench/commands.h"
-#include "bench/cuda_graph.h"
+#include "cuda/graph.h"
 #include "bench/table.h"
 #include "bench/timer.h"
 #include "core/allocator.h"
@@ -268,7 +268,7 @@ void run_mode(const ModelRecord& r, const Options& o, const std::string& mode, n
   // The same runner, warmed up: every allocation the forward makes is now a cache hit.
   try {
     reset_peak_memory(o.device);
-    CapturedGraph graph([&] { runner->step(); });
+    cuda::CapturedGraph graph([&] { runner->step(); });
     const Stats g = time_reps(o.device, [&](int64_t) { graph.replay(); }, timer);
     const size_t gpeak = memory_stats(o.device).peak_bytes;
     nlohmann::json gj = to_json(r, "cuda_graph", g, gpeak, o);

@@ -125,12 +125,23 @@ void on_cached(void* p, size_t size) {
 #endif
 }
 
+}  // namespace
+
+struct CudaMemoryPool::Blocks {
+  std::multimap<size_t, void*> free_blocks;  // size -> block
+  size_t reserved = 0;                       // owned by the pool, in use or free
+};
+
+namespace {
+
 struct CudaCache {
   Accounting acc;
   std::multimap<size_t, void*> free_blocks;  // size -> block
   // Block -> its real size, which can exceed the size its tensor asked for (a reused
   // block up to 1/8 larger): frees are filed and accounted at the real size.
   std::unordered_map<void*, size_t> live;
+  CudaMemoryPool::Blocks* active_pool = nullptr;                     // serving allocations now
+  std::unordered_map<void*, CudaMemoryPool::Blocks*> pool_of;        // a pool's blocks
 
   void release_all_locked() {
     for (auto& [size, ptr] : free_blocks) {
@@ -152,33 +163,43 @@ void* cuda_allocate(size_t bytes) {
   const size_t size = cuda_round(bytes);
   CudaCache& c = cuda_cache();
   std::lock_guard<std::mutex> lock(c.acc.mutex);
-  auto it = c.free_blocks.lower_bound(size);
-  if (it != c.free_blocks.end() && it->first <= size + size / 8) {
+  CudaMemoryPool::Blocks* pool = c.active_pool;
+  std::multimap<size_t, void*>& cached = pool ? pool->free_blocks : c.free_blocks;
+  auto it = cached.lower_bound(size);
+  if (it != cached.end() && it->first <= size + size / 8) {
     void* p = it->second;
     c.acc.on_alloc(it->first);
     c.live.emplace(p, it->first);
     on_handed_out(p, bytes, it->first);
-    c.free_blocks.erase(it);
+    cached.erase(it);
     return p;
   }
   void* p = nullptr;
-  if (cudaMalloc(&p, size) != cudaSuccess) {
+  cudaError_t e = cudaMalloc(&p, size);
+  if (e == cudaErrorMemoryAllocation) {
     cudaGetLastError();
     c.release_all_locked();
-    if (cudaMalloc(&p, size) != cudaSuccess) {
-      cudaGetLastError();
-      size_t free_b = 0, total_b = 0;
-      cudaMemGetInfo(&free_b, &total_b);
-      constexpr double MiB = 1024.0 * 1024.0;
-      PMSDSEN_FAIL("CUDA out of memory allocating ", size / MiB, " MiB (in use by tensors ",
-                   c.acc.stats.current_bytes / MiB, " MiB, peak ", c.acc.stats.peak_bytes / MiB,
-                   " MiB; device free ", free_b / MiB, " of ", total_b / MiB, " MiB)");
-    }
+    e = cudaMalloc(&p, size);
+  }
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    constexpr double MiB = 1024.0 * 1024.0;
+    PMSDSEN_CHECK(e == cudaErrorMemoryAllocation, "CUDA allocation of ", size / MiB, " MiB failed",
+                  pool ? " in a private pool (warm it up before capturing)" : "", ": ", cudaGetErrorString(e));
+    size_t free_b = 0, total_b = 0;
+    cudaMemGetInfo(&free_b, &total_b);
+    PMSDSEN_FAIL("CUDA out of memory allocating ", size / MiB, " MiB (in use by tensors ",
+                 c.acc.stats.current_bytes / MiB, " MiB, peak ", c.acc.stats.peak_bytes / MiB,
+                 " MiB; device free ", free_b / MiB, " of ", total_b / MiB, " MiB)");
   }
   c.acc.stats.system_allocs++;
   c.acc.stats.reserved_bytes += size;
   c.acc.on_alloc(size);
   c.live.emplace(p, size);
+  if (pool) {
+    c.pool_of.emplace(p, pool);
+    pool->reserved += size;
+  }
   on_handed_out(p, bytes, size);
   return p;
 }
@@ -192,7 +213,8 @@ void cuda_deallocate(void* p, size_t /*bytes*/) {
   c.live.erase(it);
   c.acc.on_free(size);
   on_cached(p, size);
-  c.free_blocks.emplace(size, p);
+  const auto owner = c.pool_of.find(p);
+  (owner != c.pool_of.end() ? owner->second->free_blocks : c.free_blocks).emplace(size, p);
 }
 #endif
 
@@ -254,5 +276,49 @@ void empty_cache(Device device) {
   (void)device;
 #endif
 }
+
+#ifdef PMSDSEN_WITH_CUDA
+CudaMemoryPool::CudaMemoryPool() : blocks_(new Blocks) {}
+
+CudaMemoryPool::~CudaMemoryPool() {
+  cudaStreamSynchronize(cuda_env::stream());  // no error thrown from here
+  CudaCache& c = cuda_cache();
+  std::lock_guard<std::mutex> lock(c.acc.mutex);
+  if (c.active_pool == blocks_) c.active_pool = nullptr;
+  for (auto& [size, ptr] : blocks_->free_blocks) {
+    c.pool_of.erase(ptr);
+    cudaFree(ptr);
+    c.acc.stats.reserved_bytes -= size;
+    c.acc.stats.system_frees++;
+  }
+  // Blocks still held by tensors return to the shared cache when freed.
+  for (auto it = c.pool_of.begin(); it != c.pool_of.end();) it = it->second == blocks_ ? c.pool_of.erase(it) : ++it;
+  delete blocks_;
+}
+
+size_t CudaMemoryPool::reserved_bytes() const {
+  std::lock_guard<std::mutex> lock(cuda_cache().acc.mutex);
+  return blocks_->reserved;
+}
+
+CudaMemoryPool::Use::Use(CudaMemoryPool& pool) {
+  CudaCache& c = cuda_cache();
+  std::lock_guard<std::mutex> lock(c.acc.mutex);
+  PMSDSEN_CHECK(c.active_pool == nullptr, "CudaMemoryPool: another pool is in use");
+  c.active_pool = pool.blocks_;
+}
+
+CudaMemoryPool::Use::~Use() {
+  CudaCache& c = cuda_cache();
+  std::lock_guard<std::mutex> lock(c.acc.mutex);
+  c.active_pool = nullptr;
+}
+#else
+CudaMemoryPool::CudaMemoryPool() : blocks_(nullptr) {}
+CudaMemoryPool::~CudaMemoryPool() = default;
+size_t CudaMemoryPool::reserved_bytes() const { return 0; }
+CudaMemoryPool::Use::Use(CudaMemoryPool&) {}
+CudaMemoryPool::Use::~Use() = default;
+#endif
 
 }  // namespace pmsdsen

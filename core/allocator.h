@@ -24,4 +24,34 @@ void reset_peak_memory(Device device);
 // Returns cached, unused CUDA blocks to the driver (no-op on the CPU).
 void empty_cache(Device device);
 
+// A private pool of CUDA blocks, for work captured into a CUDA graph: while a Use of it is
+// alive, every CUDA allocation comes from the pool (from its free blocks, else a new
+// cudaMalloc, which fails while a stream captures: warm the pool up with one uncaptured
+// run first), and a pool block freed at any time goes back to the pool, never to the
+// shared cache. So a graph replaying into the pool's addresses never meets another
+// tensor. Blocks still held by tensors when the pool goes pass to the shared cache.
+class CudaMemoryPool {
+ public:
+  CudaMemoryPool();
+  ~CudaMemoryPool();  // waits for the stream, then frees the pool's free blocks
+  CudaMemoryPool(const CudaMemoryPool&) = delete;
+  CudaMemoryPool& operator=(const CudaMemoryPool&) = delete;
+
+  size_t reserved_bytes() const;  // blocks owned by the pool, in use or free
+
+  // Makes the pool serve this process's CUDA allocations for the scope (one pool at a time).
+  class Use {
+   public:
+    explicit Use(CudaMemoryPool& pool);
+    ~Use();
+    Use(const Use&) = delete;
+    Use& operator=(const Use&) = delete;
+  };
+
+  struct Blocks;  // allocator.cpp
+
+ private:
+  Blocks* blocks_;
+};
+
 }  // namespace pmsdsen

@@ -19,7 +19,7 @@ EvalResult evaluate(const Dataset& dataset, const Predictor& predictor, const Ev
   result.split = dataset.split();
   result.scale = options.scale;
   result.device = predictor.device().str();
-  result.engine = predictor.uses_plan() ? "plan" : "eager";
+  result.engine = predictor.engine();
   result.class_names = dataset.class_names();
   result.confusion = ConfusionMatrix(dataset.num_classes());
   result.skipped = dataset.skipped_at_listing();
@@ -75,6 +75,7 @@ std::string format_iou_table(const EvalResult& r) {
   os << r.images << " images of " << r.dataset << " " << r.split << " at scale " << r.scale;
   if (!r.device.empty()) os << " on " << r.device;
   if (r.engine == "plan") os << " (inference plan)";
+  if (r.engine == "cuda_graph") os << " (CUDA graph)";
   if (!r.skipped.empty()) os << ", " << r.skipped.size() << " skipped";
   os << "\n";
   return os.str();

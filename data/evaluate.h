@@ -29,7 +29,7 @@ struct EvalResult {
   std::string dataset, split;
   double scale = 1.0;
   std::string device;  // where the network ran
-  std::string engine;  // "plan" (the CPU inference plan) or "eager"
+  std::string engine;  // "plan" (the CPU inference plan), "cuda_graph" or "eager" (Predictor::engine)
   std::vector<std::string> class_names;
   ConfusionMatrix confusion{1};
   int64_t images = 0;

@@ -5,6 +5,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops_argmax.h"
 #include "autograd/ops_resize.h"
+#include "models/graph_forward.h"
 #include "models/pad_crop.h"
 #include "models/plan/plan.h"
 #include "models/pmsdsen.h"
@@ -32,7 +33,16 @@ Predictor::Predictor(PMSDSEN& model, bool use_plan)
   if (use_plan && device_.is_cpu() && !model.is_training()) {
     auto plan = std::make_shared<plan::InferencePlan>(model);
     network_ = [plan](const Tensor& image) { return plan->forward(pad_to_multiple(image, 8)); };
-    uses_plan_ = true;
+    engine_ = Engine::Plan;
+    return;
+  }
+  if (use_plan && device_.is_cuda() && !model.is_training()) {
+    auto graph = std::make_shared<CudaGraphForward>(model);
+    network_ = [graph](const Tensor& image) {
+      if (image.size(2) % 8 == 0 && image.size(3) % 8 == 0) return graph->forward(image);
+      return graph->forward(pad_to_multiple(image.cpu(), 8).to(image.device()));
+    };
+    engine_ = Engine::CudaGraph;
     return;
   }
   network_ = [&model](const Tensor& image) {
@@ -45,6 +55,15 @@ Predictor::Predictor(Network network, int64_t classes, Device device)
     : network_(std::move(network)), classes_(classes), device_(device) {
   PMSDSEN_CHECK(network_ && classes > 0, "Predictor: needs a network and a positive number of classes, got ",
                 classes);
+}
+
+const char* Predictor::engine() const {
+  switch (engine_) {
+    case Engine::Plan: return "plan";
+    case Engine::CudaGraph: return "cuda_graph";
+    case Engine::Eager: break;
+  }
+  return "eager";
 }
 
 Tensor Predictor::run(const Tensor& input) const {

@@ -23,17 +23,21 @@ using Network = std::function<Tensor(const Tensor& image)>;
 
 class Predictor {
  public:
-  // PMSDSEN as it is (put it on its device and in evaluation mode first). On the CPU in
-  // evaluation mode it runs through the inference plan (models/plan/plan.h: BN folded,
-  // fused kernels, one arena), built here from the weights as they are now; otherwise, or
-  // with use_plan false, the model's eager forward (the predictor then holds a reference).
+  // PMSDSEN as it is (put it on its device and in evaluation mode first). In evaluation
+  // mode it runs the inference plan: on the CPU models/plan/plan.h (BN folded, fused
+  // kernels, one arena), built here from the weights as they are now; on CUDA the forward
+  // captured as one CUDA graph per input shape (models/graph_forward.h), which reads the
+  // model's weights in place. In training mode, or with use_plan false, the model's eager
+  // forward. Keep the model alive while the predictor is used.
   explicit Predictor(PMSDSEN& model, bool use_plan = true);
   // Any network giving `classes` logits per pixel on `device` (tests, other models).
   Predictor(Network network, int64_t classes, Device device = Device::cpu());
 
   int64_t num_classes() const { return classes_; }
   Device device() const { return device_; }
-  bool uses_plan() const { return uses_plan_; }
+  bool uses_plan() const { return engine_ != Engine::Eager; }
+  // "plan" (the CPU inference plan), "cuda_graph" or "eager".
+  const char* engine() const;
 
   // Logits [1, classes, h, w] on device() of a normalised float32 image [1, 3, h, w] on
   // any device. No gradients are recorded.
@@ -48,7 +52,7 @@ class Predictor {
   Network network_;
   int64_t classes_;
   Device device_;
-  bool uses_plan_ = false;
+  enum class Engine { Eager, Plan, CudaGraph } engine_ = Engine::Eager;
 };
 
 }  // namespace pmsdsen

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "autograd/grad_mode.h"
-#include "bench/cuda_graph.h"
+#include "cuda/graph.h"
 #include "bench/device_info.h"
 #include "bench/kernel_registry.h"
 #include "bench/kernel_runner.h"
@@ -58,7 +58,7 @@ TEST(BenchCuda, GraphReplaysCapturedWorkAndReportsFailedCaptures) {
   Tensor t = Tensor::zeros({4096}, DType::F32, Device::cuda());
   {
     // A kernel launch is captured; t.fill_ would not do (it copies from the host and waits).
-    CapturedGraph g([&] {
+    cuda::CapturedGraph g([&] {
 #ifdef PMSDSEN_WITH_CUDA
       cuda::fill(t.data<float>(), 3.0f, t.numel());
 #endif
@@ -70,7 +70,7 @@ TEST(BenchCuda, GraphReplaysCapturedWorkAndReportsFailedCaptures) {
   }
   // A copy to the host waits for the device: not allowed while capturing.
   try {
-    CapturedGraph g([&] { (void)t.cpu(); });
+    cuda::CapturedGraph g([&] { (void)t.cpu(); });
     FAIL() << "capturing a device-to-host copy should fail";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("capture"), std::string::npos) << e.what();
@@ -92,9 +92,9 @@ TEST(BenchCuda, ModelInferenceGraphMatchesEager) {
   autograd::NoGradGuard no_grad;
   const std::vector<float> eager = model.forward(x).cpu().to_vector<float>();
   Tensor out;
-  std::unique_ptr<CapturedGraph> g;
+  std::unique_ptr<cuda::CapturedGraph> g;
   try {
-    g = std::make_unique<CapturedGraph>([&] { out = model.forward(x); });
+    g = std::make_unique<cuda::CapturedGraph>([&] { out = model.forward(x); });
   } catch (const Error& e) {
     GTEST_SKIP() << "the forward cannot be captured: " << e.what();
   }

@@ -112,9 +112,9 @@ TEST(DeviceRule, SegmentForwardInfoEvalRunWhereAutoSays) {
     r = test::run_tool("eval --weights " + device_weights_file() + " --dataset synthetic --synthetic-size 32x16 "
                        "--synthetic-val 1", env);
     ASSERT_EQ(r.status, 0) << r.output;
-    // On the CPU the evaluation runs the inference plan and says so.
+    // The evaluation runs the inference plan (CPU) or the CUDA graph and says so.
     EXPECT_OUTPUT_HAS(r, "1 images of synthetic val at scale 1 on " + expected +
-                             (expected == "cpu" ? " (inference plan)" : "") + "\n");
+                             (expected == "cpu" ? " (inference plan)" : " (CUDA graph)") + "\n");
   }
 }
 

@@ -1,4 +1,4 @@
-#include "bench/cuda_graph.h"
+#include "cuda/graph.h"
 
 #include <string>
 
@@ -8,7 +8,7 @@
 #include "core/cuda_env.h"
 #endif
 
-namespace pmsdsen::bench {
+namespace pmsdsen::cuda {
 
 #ifdef PMSDSEN_WITH_CUDA
 struct CapturedGraph::State {
@@ -67,4 +67,4 @@ void CapturedGraph::replay() {}
 size_t CapturedGraph::nodes() const { return 0; }
 #endif
 
-}  // namespace pmsdsen::bench
+}  // namespace pmsdsen::cuda

@@ -1,11 +1,12 @@
 #pragma once
-// Captures work queued on the library stream into a CUDA graph and replays it: timing a
-// replay shows what the network costs without the host's launch overhead. Plain C++
-// (no CUDA headers); in builds without CUDA construction throws.
+// Captures work queued on the library stream into a CUDA graph and replays it: the whole
+// inference forward as one launch (models/graph_forward.h), and in the benchmarks what
+// the network costs without the host's launch overhead. Plain C++ (no CUDA headers); in
+// builds without CUDA (where it is the one file of cuda/ compiled) construction throws.
 #include <functional>
 #include <memory>
 
-namespace pmsdsen::bench {
+namespace pmsdsen::cuda {
 
 class CapturedGraph {
  public:
@@ -27,4 +28,4 @@ class CapturedGraph {
   std::unique_ptr<State> state_;
 };
 
-}  // namespace pmsdsen::bench
+}  // namespace pmsdsen::cuda
