@@ -26,11 +26,11 @@ case "${1:-}" in
     export TSAN_OPTIONS=halt_on_error=1:exitcode=66 OMP_NUM_THREADS=1
     dir=build-race
     # Every CUDA op, forward and backward, through the gradient-check suite's cases, and the
-    # kernels outside it (copies, fills, the caching allocator, SGD, the confusion matrix,
+    # kernels outside it (copies, fills, the caching allocator and its private pools, SGD, the confusion matrix,
     # the ECA convolution), plus the emulator's own tests. The parity tests at realistic
     # sizes run the same kernels and spend their time in the CPU references (minutes each
     # under ThreadSanitizer), so they run in the other two modes only.
-    filter=(-R "^(Emu|TensorCuda|LayersCuda|SgdCuda|DataMetrics\.Cuda|ConvCuda\.ChannelConv|All/GradSuite\.Cuda(MatchesCpu|GradientsAreDeterministic))")
+    filter=(-R "^(Emu|TensorCuda|CudaMemoryPoolCuda|LayersCuda|SgdCuda|DataMetrics\.Cuda|ConvCuda\.ChannelConv|All/GradSuite\.Cuda(MatchesCpu|GradientsAreDeterministic))")
     ;;
   "")
     if command -v nvidia-smi >/dev/null && nvidia-smi -L 2>/dev/null | grep -q "^GPU"; then
