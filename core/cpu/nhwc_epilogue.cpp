@@ -273,29 +273,57 @@ void store_mapped_vectors(const EpOp& op, const Tile& t, int m, const float* bas
   }
 }
 
-bool store_mapped_fused(const EpOp& op, const Tile& t, int m, const float* base, float* dst, int64_t st) {
-  if (m % kLanes != 0) return false;
-  switch (op.act.kind) {
+// Calls f with the activation of `act` as a functor (vf x, int channel) -> vf.
+template <class F>
+bool with_vector_act(const Act& act, F f) {
+  switch (act.kind) {
     case Act::None:
-      store_mapped_vectors(op, t, m, base, dst, st, [](vf x, int) { return x; });
+      f([](vf x, int) { return x; });
       return true;
     case Act::GELU:
-      store_mapped_vectors(op, t, m, base, dst, st, [](vf x, int) { return gelu_vector(x); });
+      f([](vf x, int) { return gelu_vector(x); });
       return true;
     case Act::PReLU: {
-      const float* slopes = op.act.slopes;
-      store_mapped_vectors(op, t, m, base, dst, st, [slopes](vf x, int c) {
-        return x > vf{} ? x : x * load(slopes + c);
-      });
+      const float* slopes = act.slopes;
+      f([slopes](vf x, int c) { return x > vf{} ? x : x * load(slopes + c); });
       return true;
     }
     case Act::Leaky: {
-      const vf s = splat(op.act.slope);
-      store_mapped_vectors(op, t, m, base, dst, st, [s](vf x, int) { return x > vf{} ? x : x * s; });
+      const vf s = splat(act.slope);
+      f([s](vf x, int) { return x > vf{} ? x : x * s; });
       return true;
     }
   }
   return false;
+}
+
+bool store_mapped_fused(const EpOp& op, const Tile& t, int m, const float* base, float* dst, int64_t st) {
+  if (m % kLanes != 0) return false;
+  return with_vector_act(op.act, [&](auto act) { store_mapped_vectors(op, t, m, base, dst, st, act); });
+}
+
+// Activate, then Store of the same columns, then (when sum is given) Sum of them, in one
+// pass: the tile keeps the activated values for the ops after them, as it would.
+bool activate_store_fused(const EpOp& act_op, const EpOp& store_op, const EpOp* sum_op, const Tile& t, int m,
+                          float* base) {
+  if (m % kLanes != 0 || act_op.act.kind == Act::None) return false;
+  float* dst = store_op.view.base + t.n * store_op.view.sample + t.p0 * store_op.view.stride;
+  const int64_t st = store_op.view.stride;
+  float* sums = sum_op ? sum_op->sums + t.slot * sum_op->sums_stride : nullptr;
+  return with_vector_act(act_op.act, [&](auto act) {
+    for (int c = 0; c < m; c += kLanes) {
+      vf acc{};
+      float* v = base + c;
+      float* d = dst + c;
+      for (int64_t r = 0; r < t.T; ++r, v += t.ld, d += st) {
+        const vf x = act(load(v), c);
+        store(v, x);
+        store(d, x);
+        acc += x;
+      }
+      if (sums) store(sums + c, acc);
+    }
+  });
 }
 #endif
 
@@ -351,10 +379,20 @@ PMSDSEN_EP_OP(op_add_resized) {
 }  // namespace
 
 void run_epilogue(const EpOp* ops, int count, const Tile& t) {
+  auto same_columns = [](const EpOp& a, const EpOp& b) { return a.c0 == b.c0 && a.c1 == b.c1; };
   for (int i = 0; i < count; ++i) {
     const EpOp& op = ops[i];
     const int m = op.c1 - op.c0;
     float* base = t.v + op.c0;
+#if defined(__AVX__)
+    if (op.kind == EpOp::Activate && i + 1 < count && ops[i + 1].kind == EpOp::Store && same_columns(op, ops[i + 1])) {
+      const bool sum = i + 2 < count && ops[i + 2].kind == EpOp::Sum && same_columns(op, ops[i + 2]);
+      if (activate_store_fused(op, ops[i + 1], sum ? &ops[i + 2] : nullptr, t, m, base)) {
+        i += sum ? 2 : 1;
+        continue;
+      }
+    }
+#endif
     switch (op.kind) {
       case EpOp::Bias: op_bias(op, t, m, base); break;
       case EpOp::Affine: op_affine(op, t, m, base); break;
