@@ -2,7 +2,9 @@
 // (pixels x its columns), so the dispatch costs a branch per op and tile, not per element.
 // An op over all the columns of a tile narrower than a vector (the 4- and 8-channel maps
 // of LRMS) runs over the tile as one flat array, its per-channel parameters repeated
-// across a 16-float pattern, rather than pixel by pixel.
+// across a 16-float pattern, rather than pixel by pixel. Over whole vectors of channels,
+// the commonest sequences run as one pass instead (a StoreMapped; an Activate, Store and
+// Sum of the same columns): a pass per op over a tile in L1 cost more than the work.
 #include <cstring>
 
 #include "core/activation_math.h"
