@@ -190,6 +190,8 @@ void print_profile(const plan::InferencePlan& p) {
   }
   std::printf("    plan profile, mean of %d runs: %.1f ms wall, %.1f ms CPU (all threads) in %zu steps\n",
               p.profile_runs(), 1e3 * total / runs, 1e3 * total_cpu / runs, prof.size());
+  std::printf("    arena %.1f MiB; its buffers together %.1f MiB (each written once per program run)\n",
+              static_cast<double>(p.arena_bytes()) / (1 << 20), static_cast<double>(p.buffer_bytes()) / (1 << 20));
   std::vector<std::pair<std::string, Kind>> kinds(by_kind.begin(), by_kind.end());
   std::sort(kinds.begin(), kinds.end(), [](const auto& a, const auto& b) { return a.second.cpu > b.second.cpu; });
   std::printf("    %-20s %9s %9s %6s %13s\n", "kind", "wall ms", "CPU ms", "CPU %", "GMAC/CPU s");
@@ -250,6 +252,7 @@ void run_mode(const ModelRecord& r, const Options& o, const std::string& mode, n
   if (runner->plan) {
     j["peak_source"] = "pmsdsen allocator (model, input, outputs) + the plan's arena, scratch and packed weights";
     j["arena_bytes"] = runner->plan->arena_bytes();
+    j["buffer_bytes"] = runner->plan->buffer_bytes();
   }
   if (o.device.is_cpu()) j["peak_rss_bytes"] = peak_rss();  // the process's, all records so far
   std::cout << table.row({r.name, shape_of(r), mode, ms_cell(s.median), fixed(j["fps"].get<double>(), 2),

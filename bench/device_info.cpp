@@ -34,7 +34,26 @@ std::string cpu_model() {
   return "unknown CPU";
 }
 
+// The largest cache the kernel lists for CPU 0 ("32768K"), or 0. Preferred to sysconf:
+// glibc reads CPUID, which some virtual machines fill with other numbers (an AMD EPYC
+// guest with a 32 MiB L3 reports 320 MiB there).
+int64_t sysfs_largest_cache() {
+  int64_t best = 0;
+  for (int i = 0; i < 8; ++i) {
+    std::ifstream f("/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/size");
+    int64_t v = 0;
+    char unit = 0;
+    if (!(f >> v)) continue;
+    f >> unit;
+    if (unit == 'K') v <<= 10;
+    else if (unit == 'M') v <<= 20;
+    best = std::max(best, v);
+  }
+  return best;
+}
+
 int64_t cpu_last_level_cache() {
+  if (const int64_t v = sysfs_largest_cache(); v > 0) return v;
   for (int name : {_SC_LEVEL3_CACHE_SIZE, _SC_LEVEL2_CACHE_SIZE}) {
     const long v = sysconf(name);
     if (v > 0) return v;

@@ -351,5 +351,129 @@ TEST(NhwcKernels, GeluIsWithinHalfAMillionthOfTheExactOne) {
   EXPECT_EQ(y.back(), std::numeric_limits<float>::infinity());
 }
 
+// StoreMapped into a channel slice of a wider tensor, with each activation, with and
+// without its affine map, at widths of whole vectors (one fused pass) and not.
+TEST(NhwcKernels, StoreMappedIntoSlicesWithEachActivation) {
+  Generator g(9);
+  auto vec = [&](int64_t size, double lo, double hi) {
+    std::vector<float> v(static_cast<size_t>(size));
+    for (float& x : v) x = static_cast<float>(g.uniform(lo, hi));
+    return v;
+  };
+  auto gelu = [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); };
+  for (int m : {16, 32, 48, 24}) {
+    for (auto kind : {nhwc::Act::None, nhwc::Act::GELU, nhwc::Act::PReLU, nhwc::Act::Leaky}) {
+      for (bool affine : {true, false}) {
+        const int64_t N = 2, P = 20, T = 9, n = 1, p0 = 6, ld = m + 16, first = 5, wide = m + 11;
+        std::vector<float> tile = vec(T * ld, -4, 4), a = vec(m, 0.5, 1.5), b = vec(m, -1, 1), slopes = vec(m, 0, 0.5);
+        std::vector<float> out(static_cast<size_t>(N * P * wide), 0.0f), sums(static_cast<size_t>(3 * m), -1.0f);
+        nhwc::EpOp o{nhwc::EpOp::StoreMapped};
+        o.c0 = 16, o.c1 = 16 + m;  // columns [16, 16 + m) of the tile
+        o.view = nhwc::View{out.data() + first, P * wide, wide};
+        if (affine) o.a = a.data(), o.b = b.data();
+        o.act = nhwc::Act{kind, slopes.data(), 0.1f};
+        o.sums = sums.data(), o.sums_stride = m;
+        const std::vector<float> before = tile;
+        nhwc::run_epilogue(&o, 1, nhwc::Tile{n, p0, T, tile.data(), ld, 1, 5});
+        EXPECT_EQ(tile, before) << "StoreMapped leaves the tile as it was";
+        double worst = 0, worst_sum = 0;
+        for (int c = 0; c < m; ++c) {
+          double sum = 0;
+          for (int64_t r = 0; r < T; ++r) {
+            double v = before[r * ld + 16 + c];
+            if (affine) v = v * a[c] + b[c];
+            if (kind == nhwc::Act::GELU) v = gelu(v);
+            if (kind == nhwc::Act::PReLU && v < 0) v *= slopes[c];
+            if (kind == nhwc::Act::Leaky && v < 0) v *= 0.1;
+            worst = std::max(worst, std::abs(out[(n * P + p0 + r) * wide + first + c] - v));
+            sum += v;
+          }
+          worst_sum = std::max(worst_sum, std::abs(sums[m + c] - sum));
+        }
+        EXPECT_LT(worst, 1e-5) << m << " channels, activation " << int(kind) << ", affine " << affine;
+        EXPECT_LT(worst_sum, 1e-4) << m << " channels, activation " << int(kind) << ", affine " << affine;
+        EXPECT_EQ(sums[0], -1.0f) << "another tile's sums were written";
+        EXPECT_EQ(sums[2 * m], -1.0f) << "another tile's sums were written";
+        // Only the slice's channels of pixels p0 .. p0 + T - 1 of sample n were written.
+        for (int64_t q = 0; q < N * P; ++q)
+          for (int64_t c = 0; c < wide; ++c) {
+            const bool inside = q >= n * P + p0 && q < n * P + p0 + T && c >= first && c < first + m;
+            if (!inside) ASSERT_EQ(out[q * wide + c], 0.0f) << "pixel " << q << " channel " << c;
+          }
+      }
+    }
+  }
+}
+
+// Activate, Store and Sum of the same columns (run as one pass at widths of whole
+// vectors), with and without the Sum, and a later op that reads the activated tile.
+TEST(NhwcKernels, ActivateStoreSumAsSeparateOpsWouldDo) {
+  Generator g(13);
+  auto vec = [&](int64_t size, double lo, double hi) {
+    std::vector<float> v(static_cast<size_t>(size));
+    for (float& x : v) x = static_cast<float>(g.uniform(lo, hi));
+    return v;
+  };
+  auto gelu = [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); };
+  for (int m : {16, 32, 48, 24}) {
+    for (auto kind : {nhwc::Act::GELU, nhwc::Act::PReLU, nhwc::Act::Leaky}) {
+      for (bool with_sum : {true, false}) {
+        const int64_t N = 2, P = 20, T = 9, n = 1, p0 = 6, ld = m + 16, first = 3, wide = m + 7;
+        std::vector<float> tile = vec(T * ld, -4, 4), slopes = vec(ld, 0, 0.5);
+        std::vector<float> out(static_cast<size_t>(N * P * wide), 0.0f), copy(static_cast<size_t>(N * P * m), 0.0f);
+        std::vector<float> sums(static_cast<size_t>(2 * m), -1.0f);
+        auto cols = [&](nhwc::EpOp::Kind k) {
+          nhwc::EpOp o{k};
+          o.c0 = 16, o.c1 = 16 + m;
+          return o;
+        };
+        std::vector<nhwc::EpOp> ops;
+        nhwc::EpOp o = cols(nhwc::EpOp::Activate);
+        o.act = nhwc::Act{kind, slopes.data() + 16, 0.1f};
+        ops.push_back(o);
+        o = cols(nhwc::EpOp::Store);
+        o.view = nhwc::View{out.data() + first, P * wide, wide};
+        ops.push_back(o);
+        if (with_sum) {
+          o = cols(nhwc::EpOp::Sum);
+          o.sums = sums.data(), o.sums_stride = m;
+          ops.push_back(o);
+        }
+        o = cols(nhwc::EpOp::Store);  // reads the tile after the activation
+        o.view = nhwc::View{copy.data(), P * m, m};
+        ops.push_back(o);
+        const std::vector<float> before = tile;
+        nhwc::run_epilogue(ops.data(), static_cast<int>(ops.size()), nhwc::Tile{n, p0, T, tile.data(), ld, 1, 5});
+        double worst = 0, worst_sum = 0;
+        for (int c = 0; c < m; ++c) {
+          double sum = 0;
+          for (int64_t r = 0; r < T; ++r) {
+            double v = before[r * ld + 16 + c];
+            if (kind == nhwc::Act::GELU) v = gelu(v);
+            if (kind == nhwc::Act::PReLU && v < 0) v *= slopes[16 + c];
+            if (kind == nhwc::Act::Leaky && v < 0) v *= 0.1;
+            const int64_t q = n * P + p0 + r;
+            worst = std::max({worst, std::abs(out[q * wide + first + c] - v), std::abs(copy[q * m + c] - v),
+                              std::abs(tile[r * ld + 16 + c] - v)});
+            sum += v;
+          }
+          if (with_sum) worst_sum = std::max(worst_sum, std::abs(sums[m + c] - sum));
+        }
+        EXPECT_LT(worst, 1e-5) << m << " channels, activation " << int(kind) << ", sum " << with_sum;
+        EXPECT_LT(worst_sum, 1e-4) << m << " channels, activation " << int(kind);
+        if (!with_sum) EXPECT_EQ(sums[m], -1.0f) << "no Sum op, yet sums were written";
+        EXPECT_EQ(sums[0], -1.0f) << "another tile's sums were written";
+        for (int64_t r = 0; r < T; ++r)
+          for (int c = 0; c < 16; ++c) ASSERT_EQ(tile[r * ld + c], before[r * ld + c]) << "a column outside the ops";
+        for (int64_t q = 0; q < N * P; ++q)
+          for (int64_t c = 0; c < wide; ++c) {
+            const bool inside = q >= n * P + p0 && q < n * P + p0 + T && c >= first && c < first + m;
+            if (!inside) ASSERT_EQ(out[q * wide + c], 0.0f) << "pixel " << q << " channel " << c;
+          }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace pmsdsen

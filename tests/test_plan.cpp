@@ -95,6 +95,7 @@ TEST(Plan, ArenaIsSmallerThanTheSumOfItsBuffers) {
   const plan::Program& p = plan.program(1, 64, 128, false);
   size_t total = 0;
   for (const auto& b : p.buffers()) total += b.bytes;
+  EXPECT_EQ(plan.buffer_bytes(), total);
   EXPECT_LT(p.arena_bytes() * 4, total) << "lifetimes should let most buffers share memory";
   // Buffers alive at the same time never overlap.
   const auto& bufs = p.buffers();

@@ -2,7 +2,9 @@
 // (pixels x its columns), so the dispatch costs a branch per op and tile, not per element.
 // An op over all the columns of a tile narrower than a vector (the 4- and 8-channel maps
 // of LRMS) runs over the tile as one flat array, its per-channel parameters repeated
-// across a 16-float pattern, rather than pixel by pixel.
+// across a 16-float pattern, rather than pixel by pixel. Over whole vectors of channels,
+// the commonest sequences run as one pass instead (a StoreMapped; an Activate, Store and
+// Sum of the same columns): a pass per op over a tile in L1 cost more than the work.
 #include <cstring>
 
 #include "core/activation_math.h"
@@ -244,10 +246,96 @@ PMSDSEN_EP_OP(op_store) {
   copy_rows(op.view.base + t.n * op.view.sample + t.p0 * op.view.stride, op.view.stride, base, t.ld, t.T, m);
 }
 
+#if defined(__AVX__)
+// StoreMapped over whole vectors of channels in one pass: per vector of channels, down
+// the tile's rows, map, activate, store and sum (the sums stay in a register). The same
+// arithmetic in the same order as the three passes below, which remain for other widths.
+template <class F>
+void store_mapped_vectors(const EpOp& op, const Tile& t, int m, const float* base, float* dst, int64_t st, F act) {
+  float* sums = op.sums ? op.sums + t.slot * op.sums_stride : nullptr;
+  for (int c = 0; c < m; c += kLanes) {
+    const vf a = op.a ? load(op.a + c) : splat(1.0f), b = op.a ? load(op.b + c) : vf{};
+    vf acc{};
+    const float* v = base + c;
+    float* d = dst + c;
+    if (op.a) {
+      for (int64_t r = 0; r < t.T; ++r, v += t.ld, d += st) {
+        const vf x = act(load(v) * a + b, c);
+        store(d, x);
+        acc += x;
+      }
+    } else {
+      for (int64_t r = 0; r < t.T; ++r, v += t.ld, d += st) {
+        const vf x = act(load(v), c);
+        store(d, x);
+        acc += x;
+      }
+    }
+    if (sums) store(sums + c, acc);
+  }
+}
+
+// Calls f with the activation of `act` as a functor (vf x, int channel) -> vf.
+template <class F>
+bool with_vector_act(const Act& act, F f) {
+  switch (act.kind) {
+    case Act::None:
+      f([](vf x, int) { return x; });
+      return true;
+    case Act::GELU:
+      f([](vf x, int) { return gelu_vector(x); });
+      return true;
+    case Act::PReLU: {
+      const float* slopes = act.slopes;
+      f([slopes](vf x, int c) { return x > vf{} ? x : x * load(slopes + c); });
+      return true;
+    }
+    case Act::Leaky: {
+      const vf s = splat(act.slope);
+      f([s](vf x, int) { return x > vf{} ? x : x * s; });
+      return true;
+    }
+  }
+  return false;
+}
+
+bool store_mapped_fused(const EpOp& op, const Tile& t, int m, const float* base, float* dst, int64_t st) {
+  if (m % kLanes != 0) return false;
+  return with_vector_act(op.act, [&](auto act) { store_mapped_vectors(op, t, m, base, dst, st, act); });
+}
+
+// Activate, then Store of the same columns, then (when sum is given) Sum of them, in one
+// pass: the tile keeps the activated values for the ops after them, as it would.
+bool activate_store_fused(const EpOp& act_op, const EpOp& store_op, const EpOp* sum_op, const Tile& t, int m,
+                          float* base) {
+  if (m % kLanes != 0 || act_op.act.kind == Act::None) return false;
+  float* dst = store_op.view.base + t.n * store_op.view.sample + t.p0 * store_op.view.stride;
+  const int64_t st = store_op.view.stride;
+  float* sums = sum_op ? sum_op->sums + t.slot * sum_op->sums_stride : nullptr;
+  return with_vector_act(act_op.act, [&](auto act) {
+    for (int c = 0; c < m; c += kLanes) {
+      vf acc{};
+      float* v = base + c;
+      float* d = dst + c;
+      for (int64_t r = 0; r < t.T; ++r, v += t.ld, d += st) {
+        const vf x = act(load(v), c);
+        store(v, x);
+        store(d, x);
+        acc += x;
+      }
+      if (sums) store(sums + c, acc);
+    }
+  });
+}
+#endif
+
 PMSDSEN_EP_OP(op_store_mapped) {
   float* dst = op.view.base + t.n * op.view.sample + t.p0 * op.view.stride;
   const int64_t st = op.view.stride;
   const float *a = op.a, *b = op.b;
+#if defined(__AVX__)
+  if (store_mapped_fused(op, t, m, base, dst, st)) return;
+#endif
   // dst = v * a + b, then the activation and the sums over dst (one flat pass each when
   // dst is a whole tensor).
   for (int64_t r = 0; r < t.T; ++r) {
@@ -293,10 +381,20 @@ PMSDSEN_EP_OP(op_add_resized) {
 }  // namespace
 
 void run_epilogue(const EpOp* ops, int count, const Tile& t) {
+  auto same_columns = [](const EpOp& a, const EpOp& b) { return a.c0 == b.c0 && a.c1 == b.c1; };
   for (int i = 0; i < count; ++i) {
     const EpOp& op = ops[i];
     const int m = op.c1 - op.c0;
     float* base = t.v + op.c0;
+#if defined(__AVX__)
+    if (op.kind == EpOp::Activate && i + 1 < count && ops[i + 1].kind == EpOp::Store && same_columns(op, ops[i + 1])) {
+      const bool sum = i + 2 < count && ops[i + 2].kind == EpOp::Sum && same_columns(op, ops[i + 2]);
+      if (activate_store_fused(op, ops[i + 1], sum ? &ops[i + 2] : nullptr, t, m, base)) {
+        i += sum ? 2 : 1;
+        continue;
+      }
+    }
+#endif
     switch (op.kind) {
       case EpOp::Bias: op_bias(op, t, m, base); break;
       case EpOp::Affine: op_affine(op, t, m, base); break;

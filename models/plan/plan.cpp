@@ -30,6 +30,12 @@ const Program& InferencePlan::program(int64_t batch, int64_t height, int64_t wid
   return program_;
 }
 
+size_t InferencePlan::buffer_bytes() const {
+  size_t total = 0;
+  for (const Program::Buffer& b : program_.buffers()) total += b.bytes;
+  return total;
+}
+
 size_t InferencePlan::memory_bytes() const {
   return program_.arena_bytes() + program_.scratch_bytes() + weights_->bytes();
 }

@@ -38,6 +38,9 @@ class InferencePlan {
   const Program& program(int64_t batch, int64_t height, int64_t width, bool heads);  // see program_batch
   // Bytes of the arena of the last compiled program (the peak of live activations).
   size_t arena_bytes() const { return program_.arena_bytes(); }
+  // Bytes of all its buffers together (what the arena would be without sharing; each is
+  // written once per run, so the least activation traffic when nothing stays in cache).
+  size_t buffer_bytes() const;
   // All the memory the plan holds: arena, per-thread scratch, prepared weights.
   size_t memory_bytes() const;
   // Per-step times over the program runs since it was switched on (profile_runs() of them;
