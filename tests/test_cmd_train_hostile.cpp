@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "core/file_io.h"
 #include "data/image.h"
 #include "examples/run_folder.h"
 #include "tests/test_limits.h"
