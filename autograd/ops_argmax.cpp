@@ -1,6 +1,6 @@
 #include "autograd/ops_argmax.h"
 
-#include "autograd/backend.h"
+#include "autograd/op_impl.h"
 
 namespace pmsdsen::ops {
 

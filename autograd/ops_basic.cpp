@@ -1,15 +1,8 @@
 #include "autograd/ops_basic.h"
 
-#include "autograd/backend.h"
-#include "autograd/node.h"
+#include "autograd/op_impl.h"
 
 namespace pmsdsen::ops {
-
-using autograd::GradList;
-using autograd::Node;
-using autograd::on_backend;
-using autograd::on_device;
-using autograd::record;
 
 namespace {
 

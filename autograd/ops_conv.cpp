@@ -5,16 +5,9 @@
 // convolution's forward and weight gradient.
 #include "autograd/ops_conv.h"
 
-#include "autograd/backend.h"
-#include "autograd/node.h"
+#include "autograd/op_impl.h"
 
 namespace pmsdsen::ops {
-
-using autograd::data_or_null;
-using autograd::GradList;
-using autograd::Node;
-using autograd::on_backend;
-using autograd::record;
 
 namespace {
 

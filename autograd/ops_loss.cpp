@@ -1,16 +1,9 @@
 // Softmax cross-entropy, plain and OHEM.
 #include "autograd/ops_loss.h"
 
-#include "autograd/backend.h"
-#include "autograd/node.h"
+#include "autograd/op_impl.h"
 
 namespace pmsdsen::ops {
-
-using autograd::data_or_null;
-using autograd::GradList;
-using autograd::Node;
-using autograd::on_backend;
-using autograd::record;
 
 namespace {
 

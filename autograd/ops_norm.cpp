@@ -1,14 +1,8 @@
 #include "autograd/ops_norm.h"
 
-#include "autograd/backend.h"
-#include "autograd/node.h"
+#include "autograd/op_impl.h"
 
 namespace pmsdsen::ops {
-
-using autograd::data_or_null;
-using autograd::GradList;
-using autograd::Node;
-using autograd::on_backend;
 
 namespace {
 

@@ -3,16 +3,10 @@
 
 #include <cmath>
 
-#include "autograd/backend.h"
-#include "autograd/node.h"
+#include "autograd/op_impl.h"
 #include "core/resize_math.h"
 
 namespace pmsdsen::ops {
-
-using autograd::GradList;
-using autograd::Node;
-using autograd::on_backend;
-using autograd::record;
 
 namespace {
 

@@ -77,7 +77,7 @@ bool matches(const KernelBench& b, const std::string& filter) {
 
 int run(const std::vector<std::string>& argv) {
   cli::Args args("bench kernels",
-                 {{"device", "cuda|cpu", "where to run", cuda_available() ? "cuda" : "cpu"},
+                 {cli::device_flag("where to run"),
                   {"json", "FILE", "also write every figure to this JSON file", ""},
                   {"filter", "TEXT", "only kernels whose name or op contains TEXT", ""},
                   {"config", "NxHxW", "only this network input: 1x512x1024 or 12x256x512", "all"},
@@ -90,7 +90,7 @@ int run(const std::vector<std::string>& argv) {
                   {"list", "", "list the kernels and their shapes, run nothing", ""}},
                  argv);
   if (args.help_requested()) {
-    std::cout << "usage: pmsdsen bench kernels [--device cuda|cpu] [--json out.json] [options]\n\n"
+    std::cout << "usage: pmsdsen bench kernels [--device auto|cpu|cuda] [--json out.json] [options]\n\n"
                  "Times every kernel at PMSDSEN's shapes for batch 1 at 512x1024 and batch 12 at\n"
                  "256x512: median of many reps after warm-up, inputs rotated through copies larger\n"
                  "than the cache; effective bandwidth (fewest bytes / time) and its fraction of the\n"

@@ -189,7 +189,7 @@ void run_record(const ModelRecord& r, const Options& o, nlohmann::json& records,
 
 int run(const std::vector<std::string>& argv) {
   cli::Args args("bench model",
-                 {{"device", "cuda|cpu", "where to run", cuda_available() ? "cuda" : "cpu"},
+                 {cli::device_flag("where to run"),
                   {"json", "FILE", "also write the records to this JSON file", ""},
                   {"records", "LIST", "inference, train_step or both (comma-separated)", "inference,train_step"},
                   {"quick", "", "only inference at 1x3x512x1024 (a smoke run)", ""},
@@ -204,7 +204,7 @@ int run(const std::vector<std::string>& argv) {
                   {"no-graph", "", "CUDA: eager inference only (no CUDA graph capture)", ""}},
                  argv);
   if (args.help_requested()) {
-    std::cout << "usage: pmsdsen bench model [--device cuda|cpu] [--json out.json] [options]\n\n"
+    std::cout << "usage: pmsdsen bench model [--device auto|cpu|cuda] [--json out.json] [options]\n\n"
                  "Times PMSDSEN: inference (evaluation mode, no autograd; the prediction head unless\n"
                  "--all-heads) at 1x3x512x1024 and 4x3x512x1024, and a training step (forward, the sum\n"
                  "of the three outputs' cross-entropies, backward, SGD) at 12x3x256x512 and\n"

@@ -8,8 +8,8 @@ namespace pmsdsen::cli {
 namespace {
 
 void usage(std::ostream& os) {
-  os << "usage: pmsdsen bench kernels [--device cuda|cpu] [--json out.json] [options]\n"
-        "       pmsdsen bench model   [--device cuda|cpu] [--json out.json] [options]\n\n"
+  os << "usage: pmsdsen bench kernels [--device auto|cpu|cuda] [--json out.json] [options]\n"
+        "       pmsdsen bench model   [--device auto|cpu|cuda] [--json out.json] [options]\n\n"
         "  kernels  every kernel at PMSDSEN's shapes: median time, effective bandwidth and its\n"
         "           fraction of the measured copy bandwidth, cuDNN on the same data (CUDA)\n"
         "  model    the whole network: inference frames/s, training step time, peak memory\n\n"

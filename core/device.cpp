@@ -43,9 +43,10 @@ namespace {
 }  // namespace
 
 Device parse_device(const std::string& text) {
+  if (text == "auto") return cuda_available() ? Device::cuda() : Device::cpu();
   if (text == "cpu") return Device::cpu();
   if (text == "cuda" || text == "cuda:0" || text == "gpu") return Device::cuda();
-  PMSDSEN_FAIL("unknown device '", text, "': expected 'cpu' or 'cuda'");
+  PMSDSEN_FAIL("unknown device '", text, "': expected auto, cpu or cuda");
 }
 
 bool cuda_compiled() {

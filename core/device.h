@@ -19,7 +19,9 @@ struct Device {
   std::string str() const { return is_cuda() ? "cuda" : "cpu"; }
 };
 
-// "cpu" or "cuda" (also "cuda:0"); anything else is an error naming the text.
+// The one device rule of every command: "auto" is CUDA when a usable GPU is present
+// (cuda_available()), else the CPU; "cpu"; "cuda" (also "cuda:0", "gpu"). Anything else
+// is an error naming the text.
 Device parse_device(const std::string& text);
 
 // True when the library was built with the CUDA backend.

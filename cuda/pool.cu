@@ -23,17 +23,11 @@ __global__ void avg_forward_kernel(const float* __restrict__ x, float* __restric
                                    int W, int OH, int OW, int k, int s, int p) {
   const int pos = blockIdx.x * blockDim.x + threadIdx.x;
   if (pos >= OH * OW) return;
-  const int oh = pos / OW, ow = pos % OW;
   int h0, h1, dh, w0, w1, dw;
-  hd::avg_pool_window(oh, k, s, p, H, h0, h1, dh);
-  hd::avg_pool_window(ow, k, s, p, W, w0, w1, dw);
-  const float divisor = static_cast<float>(dh * dw);
+  hd::avg_pool_window(pos / OW, k, s, p, H, h0, h1, dh);
+  hd::avg_pool_window(pos % OW, k, s, p, W, w0, w1, dw);
   PMSDSEN_FOR_PLANES(plane, planes) {
-    const float* xp = x + plane * H * W;
-    float acc = 0.f;
-    for (int h = h0; h < h1; ++h)
-      for (int w = w0; w < w1; ++w) acc += xp[h * W + w];
-    y[plane * OH * OW + pos] = acc / divisor;
+    y[plane * OH * OW + pos] = hd::avg_pool_at(x + plane * H * W, W, h0, h1, w0, w1, dh * dw);
   }
 }
 
@@ -41,23 +35,8 @@ __global__ void avg_backward_kernel(const float* __restrict__ gy, float* __restr
                                     int W, int OH, int OW, int k, int s, int p) {
   const int pos = blockIdx.x * blockDim.x + threadIdx.x;
   if (pos >= H * W) return;
-  const int h = pos / W, w = pos % W;
-  int oh0, oh1, ow0, ow1;
-  hd::pool_windows_containing(h, k, s, p, OH, oh0, oh1);
-  hd::pool_windows_containing(w, k, s, p, OW, ow0, ow1);
   PMSDSEN_FOR_PLANES(plane, planes) {
-    const float* g = gy + plane * OH * OW;
-    float acc = 0.f;
-    for (int oh = oh0; oh < oh1; ++oh) {
-      int a, b, dh;
-      hd::avg_pool_window(oh, k, s, p, H, a, b, dh);
-      for (int ow = ow0; ow < ow1; ++ow) {
-        int c, d, dw;
-        hd::avg_pool_window(ow, k, s, p, W, c, d, dw);
-        acc += g[oh * OW + ow] / static_cast<float>(dh * dw);
-      }
-    }
-    gx[plane * H * W + pos] = acc;
+    gx[plane * H * W + pos] = hd::avg_pool_grad_at(gy + plane * OH * OW, pos / W, pos % W, H, W, OH, OW, k, s, p);
   }
 }
 
@@ -65,24 +44,12 @@ __global__ void max_forward_kernel(const float* __restrict__ x, float* __restric
                                    int64_t planes, int H, int W, int OH, int OW, int k, int s, int p) {
   const int pos = blockIdx.x * blockDim.x + threadIdx.x;
   if (pos >= OH * OW) return;
-  const int oh = pos / OW, ow = pos % OW;
   int h0, h1, w0, w1;
-  hd::max_pool_window(oh, k, s, p, H, h0, h1);
-  hd::max_pool_window(ow, k, s, p, W, w0, w1);
+  hd::max_pool_window(pos / OW, k, s, p, H, h0, h1);
+  hd::max_pool_window(pos % OW, k, s, p, W, w0, w1);
   PMSDSEN_FOR_PLANES(plane, planes) {
-    const float* xp = x + plane * H * W;
-    float m = -INFINITY;
-    int best = h0 * W + w0;
-    for (int h = h0; h < h1; ++h)
-      for (int w = w0; w < w1; ++w) {
-        const float v = xp[h * W + w];
-        if (v > m || hd::isnan_(v)) {
-          m = v;
-          best = h * W + w;
-        }
-      }
-    y[plane * OH * OW + pos] = m;
-    index[plane * OH * OW + pos] = best;
+    const int64_t out = plane * OH * OW + pos;
+    y[out] = hd::max_pool_at(x + plane * H * W, W, h0, h1, w0, w1, index[out]);
   }
 }
 
@@ -91,18 +58,9 @@ __global__ void max_backward_kernel(const float* __restrict__ gy, const int32_t*
                                     int s, int p) {
   const int pos = blockIdx.x * blockDim.x + threadIdx.x;
   if (pos >= H * W) return;
-  const int h = pos / W, w = pos % W;
-  int oh0, oh1, ow0, ow1;
-  hd::pool_windows_containing(h, k, s, p, OH, oh0, oh1);
-  hd::pool_windows_containing(w, k, s, p, OW, ow0, ow1);
   PMSDSEN_FOR_PLANES(plane, planes) {
-    const float* g = gy + plane * OH * OW;
-    const int32_t* idx = index + plane * OH * OW;
-    float acc = 0.f;
-    for (int oh = oh0; oh < oh1; ++oh)
-      for (int ow = ow0; ow < ow1; ++ow)
-        if (idx[oh * OW + ow] == pos) acc += g[oh * OW + ow];
-    gx[plane * H * W + pos] = acc;
+    const int64_t first = plane * OH * OW;
+    gx[plane * H * W + pos] = hd::max_pool_grad_at(gy + first, index + first, pos / W, pos % W, W, OH, OW, k, s, p);
   }
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // mIoU evaluation of a split, as the authors evaluate: each full-size image (normalised,
-// no augmentation) is optionally resized by `scale` (bilinear, align_corners=True)
-// before the network, and the logits are resized back to the label's full resolution
-// the same way before the argmax and the counting.
+// no augmentation) is predicted by models/predict.h's Predictor at `scale` (resized by
+// it before the network, the logits resized back to full size before the argmax) and
+// counted against its label.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -10,21 +10,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/device.h"
-#include "core/tensor.h"
 #include "data/augment.h"
 #include "data/dataset.h"
 #include "data/metrics.h"
+#include "models/predict.h"
 
 namespace pmsdsen::data {
 
-// The network: image [1, 3, h, w] float32 (normalised, on EvalOptions::device) ->
-// logits [1, classes, h', w'] on any device.
-using PredictFn = std::function<Tensor(const Tensor& image)>;
-
 struct EvalOptions {
-  double scale = 1.0;            // --scale (the authors use 0.5 for Cityscapes)
-  Device device = Device::cpu();  // --device: where the image is handed to the network
+  double scale = 1.0;             // --scale (the authors use 0.5 for Cityscapes)
   int workers = 2;                // decoding threads
   Normalization normalization;
   int64_t limit = 0;              // only the first `limit` samples (0: all)
@@ -34,19 +28,14 @@ struct EvalOptions {
 struct EvalResult {
   std::string dataset, split;
   double scale = 1.0;
+  std::string device;  // where the network ran
   std::vector<std::string> class_names;
   ConfusionMatrix confusion{1};
   int64_t images = 0;
   std::vector<std::string> skipped;  // with --skip-bad: each sample left out, and why
 };
 
-// Labels [1, out_h, out_w] int64 for one image, on the device of the logits; with
-// classes > 0 the logits must have that many channels.
-Tensor predict_labels(const Tensor& image, const PredictFn& predict, double scale,
-                      int64_t out_h, int64_t out_w, int64_t classes = 0);
-
-EvalResult evaluate(const Dataset& dataset, const PredictFn& predict,
-                    const EvalOptions& options = {});
+EvalResult evaluate(const Dataset& dataset, const Predictor& predictor, const EvalOptions& options = {});
 
 // "class  IoU" rows (percent; "-" for an absent class), then mIoU and pixel accuracy.
 std::string format_iou_table(const EvalResult& result);

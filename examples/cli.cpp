@@ -110,4 +110,19 @@ std::pair<int64_t, int64_t> Args::get_size(const std::string& name) const {
   return *size;
 }
 
+Device Args::get_device(const std::string& name) const {
+  Device device;
+  try {
+    device = parse_device(get(name));
+  } catch (const Error& e) {
+    PMSDSEN_FAIL(command_, ": --", name, ": ", e.what());
+  }
+  require_device(device, command_.c_str());
+  return device;
+}
+
+FlagSpec device_flag(const std::string& help) {
+  return {"device", "auto|cpu|cuda", help + " (auto: cuda when a GPU is present, else cpu)", "auto"};
+}
+
 }  // namespace pmsdsen::cli

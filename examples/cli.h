@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/device.h"
+
 namespace pmsdsen::cli {
 
 struct FlagSpec {
@@ -35,6 +37,9 @@ class Args {
   double get_double(const std::string& name) const;
   // "1024x512" -> {1024, 512}
   std::pair<int64_t, int64_t> get_size(const std::string& name) const;
+  // The device a flag names (parse_device: auto resolved), checked to be usable
+  // (require_device); errors name the command and the flag.
+  Device get_device(const std::string& name = "device") const;
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:
@@ -45,6 +50,9 @@ class Args {
   std::vector<std::string> positional_;
   bool help_ = false;
 };
+
+// --device for every command that runs the network: auto (the default), cpu or cuda.
+FlagSpec device_flag(const std::string& help);
 
 struct Command {
   std::string name;

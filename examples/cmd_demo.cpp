@@ -58,7 +58,7 @@ train::TrainConfig demo_config(const Args& args, const std::string& out, Device 
 int run_demo(const std::vector<std::string>& argv) {
   Args args("demo",
             {{"out", "DIR", "where the run and the pictures go", "runs/demo"},
-             {"device", "auto|cpu|cuda", "where to train (auto: the GPU when present)", "auto"},
+             device_flag("where to train"),
              {"iters", "N", "training iterations (0: 300 on the CPU, 3000 on a GPU)", "0"},
              {"scene", "WxH", "size of the synthetic scenes", "256x128"},
              {"train-scenes", "N", "synthetic training scenes", "200"},
@@ -76,10 +76,7 @@ int run_demo(const std::vector<std::string>& argv) {
               << args.usage();
     return 0;
   }
-  const std::string device_text = args.get("device");
-  const Device device = device_text == "auto" ? (cuda_available() ? Device::cuda() : Device::cpu())
-                                              : parse_device(device_text);
-  require_device(device, "demo");
+  const Device device = args.get_device();
   int64_t iters = args.get_int("iters");
   if (iters == 0) iters = device.is_cuda() ? 3000 : 300;
   const std::string out = args.get("out");
@@ -113,10 +110,7 @@ int run_demo(const std::vector<std::string>& argv) {
   PMSDSEN& model = *net;
   model.to(device);
   model.eval();
-  const Tensor image = data::image_tensor(scene.image).to(device);
-  const Tensor labels = data::predict_labels(image, train::make_predictor(model), 1.0, scene.image.height,
-                                             scene.image.width);
-  const data::LabelMap pred = data::label_map_from_tensor(labels);
+  const data::LabelMap pred = data::label_map_from_tensor(Predictor(model).class_ids(data::image_tensor(scene.image)));
   int64_t right = 0, counted = 0;
   for (size_t i = 0; i < pred.ids.size(); ++i) {
     if (scene.label.ids[i] == data::kIgnoreLabel) continue;

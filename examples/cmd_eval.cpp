@@ -14,7 +14,6 @@
 #include "examples/train_checkpoint.h"
 #include "examples/train_config.h"
 #include "examples/train_progress.h"
-#include "examples/train_setup.h"
 #include "models/weights.h"
 
 namespace pmsdsen::cli {
@@ -29,7 +28,7 @@ int run_eval(const std::vector<std::string>& argv) {
              {"split", "NAME", "split to evaluate", "val"},
              {"scale", "S", "resize factor before the network, logits resized back (bilinear, align_corners); "
                             "auto: 0.5 for cityscapes (the authors' protocol), 1 otherwise", "auto"},
-             {"device", "cpu|cuda", "where the network runs", "auto"},
+             device_flag("where the network runs"),
              {"json", "FILE", "also write {\"miou\", \"pixel_accuracy\", \"iou\": {class: value}} (values in [0, 1])",
               ""},
              {"skip-bad", "", "skip (and count) unreadable samples instead of stopping", ""},
@@ -42,7 +41,7 @@ int run_eval(const std::vector<std::string>& argv) {
             argv);
   if (args.help_requested()) {
     std::cout << "usage: pmsdsen eval --weights FILE [--dataset NAME --root DIR] [--split val] [--scale S]\n"
-                 "                    [--device cpu|cuda] [--json out.json] [--skip-bad]\n\n"
+                 "                    [--device auto|cpu|cuda] [--json out.json] [--skip-bad]\n\n"
                  "Prints the per-class IoU table, the mIoU and the pixel accuracy of a split.\n\n"
               << args.usage();
     return 0;
@@ -52,15 +51,11 @@ int run_eval(const std::vector<std::string>& argv) {
   const std::string dataset_name = args.get("dataset");
   PMSDSEN_CHECK(dataset_name == "synthetic" || args.has("root"), "eval: --dataset ", dataset_name,
                 " needs --root DIR");
-  const std::string device_text = args.get("device");
-  const Device device = device_text == "auto" ? (cuda_available() ? Device::cuda() : Device::cpu())
-                                              : parse_device(device_text);
-  require_device(device, "eval");
+  const Device device = args.get_device();
 
   data::EvalOptions eo;
   eo.scale = args.get("scale") == "auto" ? (dataset_name == "cityscapes" ? 0.5 : 1.0) : args.get_double("scale");
   PMSDSEN_CHECK(eo.scale > 0 && eo.scale <= 8, "eval: --scale must be in (0, 8], got ", eo.scale);
-  eo.device = device;
   eo.workers = static_cast<int>(args.get_int("workers", 1, train::kMaxWorkers));
   eo.limit = args.get_int("limit", 0, INT64_MAX);
   if (args.has("json")) check_writable(args.get("json"), "--json");  // before the evaluation, not after
@@ -89,7 +84,7 @@ int run_eval(const std::vector<std::string>& argv) {
     std::printf("\r\033[Kevaluating %lld/%lld", static_cast<long long>(done), static_cast<long long>(total));
     std::fflush(stdout);
   };
-  const data::EvalResult result = data::evaluate(*dataset, train::make_predictor(model), eo);
+  const data::EvalResult result = data::evaluate(*dataset, Predictor(model), eo);
   if (tty) std::printf("\r\033[K");
   std::cout << data::format_iou_table(result);
   if (!result.skipped.empty()) {

@@ -26,13 +26,13 @@ int run_forward(const std::vector<std::string>& argv) {
              {"train", "", "batch normalisation with batch statistics, as PyTorch's training mode", ""},
              {"act", "gelu|prelu", "activation (default: what the weights are for)", ""},
              {"classes", "N", "number of classes (default: what the weights are for)", ""},
-             {"device", "cpu|cuda", "where to run", "cpu"},
+             device_flag("where to run"),
              {"target", "FILE", "file holding 'target', N x H x W integer labels (255 ignored): also write "
                                 "'loss' (sum of the three cross-entropies) and 'grad.<parameter>'", ""}},
             argv);
   if (args.help_requested()) {
     std::cout << "usage: pmsdsen forward --weights W.safetensors --input X.safetensors --output Y.safetensors\n"
-                 "                       [--train] [--act gelu|prelu] [--classes N] [--device cpu|cuda]\n"
+                 "                       [--train] [--act gelu|prelu] [--classes N] [--device auto|cpu|cuda]\n"
                  "                       [--target T.safetensors]\n\n"
                  "Runs PMSDSEN on the tensor 'input' and writes 'logits', 'aux_x4' and 'aux_x8' (each\n"
                  "N x classes x H x W, float32). With --target also 'loss' and the gradient of every\n"
@@ -49,8 +49,7 @@ int run_forward(const std::vector<std::string>& argv) {
   if (args.has("classes")) classes = args.get_int("classes", 1, kPmsdsenMaxClasses);
   std::optional<Activation> act;
   if (args.has("act")) act = parse_activation(args.get("act"));
-  const Device device = parse_device(args.get("device"));
-  require_device(device, "forward");
+  const Device device = args.get_device();
   const bool train = args.flag("train");
   check_writable(output_path, "--output");  // before the work
 

@@ -48,15 +48,15 @@ int run_info(const std::vector<std::string>& argv) {
              {"layers", "", "also list every convolution with its shapes and MACs", ""},
              {"time", "RUNS", "also time RUNS forward passes (after one warm-up): per block, per layer, "
                               "median and peak tensor memory", ""},
-             {"device", "cpu|cuda", "where to run (matters for --time)", "cpu"},
+             device_flag("where to run (matters for --time)"),
              {"threads", "N", "CPU threads (default: OMP_NUM_THREADS or all cores)", ""}},
             argv);
   if (args.help_requested()) {
     std::cout << "usage: pmsdsen info [--classes N] [--act gelu|prelu] [--height H --width W] [--layers]\n"
-                 "                    [--time RUNS] [--device cpu|cuda] [--threads N]\n\n"
+                 "                    [--time RUNS] [--device auto|cpu|cuda] [--threads N]\n\n"
                  "Prints PMSDSEN's layer table (output shape, parameters and multiply-accumulates of\n"
                  "every block), the parameter count and the MACs of all Conv2d, ConvTranspose2d and\n"
-                 "Conv1d layers for one image of the given size (one forward pass on the CPU).\n\n"
+                 "Conv1d layers for one image of the given size (one forward pass on --device).\n\n"
               << args.usage();
     return 0;
   }
@@ -77,8 +77,7 @@ int run_info(const std::vector<std::string>& argv) {
     PMSDSEN_CHECK(t > 0, "info: --threads must be positive, got ", t);
     set_num_threads(static_cast<int>(t));
   }
-  const Device device = parse_device(args.get("device"));
-  require_device(device, "info");
+  const Device device = args.get_device();
 
   PMSDSEN model({classes, act});
   model.to(device);

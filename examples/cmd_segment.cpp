@@ -39,14 +39,14 @@ int run_segment(const std::vector<std::string>& argv) {
              {"scale", "S", "resize the image by S before the network and the prediction back (bilinear, "
                             "align_corners as the authors' evaluation; they use 0.5 for Cityscapes)", "1"},
              {"alpha", "A", "overlay opacity of the prediction, in [0, 1]", "0.5"},
-             {"device", "cpu|cuda", "where to run", "cpu"},
+             device_flag("where to run"),
              {"max-pixels", "N", "refuse larger images (read from the file's header before decoding)",
               std::to_string(data::kDefaultMaxPixels)}},
             argv);
   if (args.help_requested()) {
     std::cout << "usage: pmsdsen segment --weights W.safetensors --image in.png|jpg [--output pred.png]\n"
                  "                       [--overlay overlay.png] [--ids ids.png] [--palette cityscapes|camvid]\n"
-                 "                       [--scale S] [--device cpu|cuda] [--max-pixels N]\n\n"
+                 "                       [--scale S] [--device auto|cpu|cuda] [--max-pixels N]\n\n"
                  "Segments one image: normalised with the ImageNet mean and std, padded to a multiple of 8\n"
                  "(the prediction is cropped back), or resized by --scale and the prediction resized back.\n\n"
               << args.usage();
@@ -62,8 +62,7 @@ int run_segment(const std::vector<std::string>& argv) {
   PMSDSEN_CHECK(scale > 0 && scale <= 8, "segment: --scale must be in (0, 8], got ", scale);
   const double alpha = args.get_double("alpha");
   PMSDSEN_CHECK(alpha >= 0 && alpha <= 1, "segment: --alpha must be in [0, 1], got ", alpha);
-  const Device device = parse_device(args.get("device"));
-  require_device(device, "segment");
+  const Device device = args.get_device();
   std::string palette_name = args.get("palette");
   PMSDSEN_CHECK(palette_name.empty() || palette_name == "cityscapes" || palette_name == "camvid",
                 "segment: unknown --palette '", palette_name, "': expected cityscapes or camvid");
@@ -95,7 +94,7 @@ int run_segment(const std::vector<std::string>& argv) {
   model->eval();
 
   const auto start = std::chrono::steady_clock::now();
-  const Tensor ids = predict_classes(*model, data::image_tensor(image), scale);
+  const Tensor ids = Predictor(*model).class_ids(data::image_tensor(image), scale);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   const data::LabelMap label = data::label_map_from_tensor(ids);

@@ -1,8 +1,8 @@
 #include "examples/train_setup.h"
 
-#include "autograd/grad_mode.h"
+#include <tuple>
+
 #include "data/datasets.h"
-#include "models/predict.h"
 
 namespace pmsdsen::train {
 
@@ -17,15 +17,31 @@ std::unique_ptr<data::Dataset> open_dataset(const TrainConfig& c, const std::str
   return data::make_dataset(c.dataset, c.root, split, options);
 }
 
-data::PredictFn make_predictor(PMSDSEN& model) {
-  return [&model](const Tensor& image) {
-    autograd::NoGradGuard no_grad;
-    const int64_t h = image.size(2), w = image.size(3);
-    const int64_t ph = (8 - h % 8) % 8, pw = (8 - w % 8) % 8;
-    if (ph == 0 && pw == 0) return model.forward(image);
-    const Tensor padded = pad_to_multiple(image.cpu(), 8).to(image.device());
-    return crop_top_left(model.forward(padded).cpu(), h, w).to(image.device());
-  };
+data::LoaderConfig training_loader_config(const TrainConfig& c, int64_t start_iteration) {
+  data::LoaderConfig lc;
+  lc.batch_size = c.batch;
+  lc.workers = static_cast<int>(c.workers);
+  lc.seed = static_cast<uint64_t>(c.seed);
+  lc.shuffle = true;
+  lc.drop_last = true;
+  lc.refill_skipped = true;  // --skip-bad keeps batches full: batch norm needs two images
+  lc.augment = true;
+  lc.augmentation.crop_width = c.crop_width;
+  lc.augmentation.crop_height = c.crop_height;
+  std::tie(lc.augmentation.scale_min, lc.augmentation.scale_max) = scale_range_values(c);
+  lc.augmentation.flip = c.flip;
+  lc.augmentation.color_jitter = jitter_on(c);
+  lc.start_iteration = start_iteration;
+  return lc;
+}
+
+SegLossOptions training_loss_options(const TrainConfig& c, int64_t classes, Device device) {
+  SegLossOptions o;
+  const std::vector<double> weights = class_weight_values(c, classes);
+  if (!weights.empty()) o.class_weights = Tensor::from_vector(weights, {classes}).to(device);
+  o.ohem = c.loss == "ohem";
+  o.ohem_threshold = c.ohem_threshold;
+  return o;
 }
 
 }  // namespace pmsdsen::train

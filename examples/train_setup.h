@@ -1,23 +1,25 @@
 #pragma once
-// What `pmsdsen train` and `pmsdsen eval` build from their settings: the datasets (by
-// name, through data/datasets.h) and the network's prediction function for the
-// evaluator (padding inputs to multiples of 8 and cropping the logits back).
+// What a training run's settings name besides the network: the datasets (through
+// data/datasets.h), the training loader and the loss.
+#include <cstdint>
 #include <memory>
 #include <string>
 
+#include "core/device.h"
 #include "data/dataset.h"
-#include "data/evaluate.h"
+#include "data/loader.h"
 #include "examples/train_config.h"
-#include "models/pmsdsen.h"
+#include "models/loss.h"
 
 namespace pmsdsen::train {
 
 std::unique_ptr<data::Dataset> open_dataset(const TrainConfig& config, const std::string& split);
 
-// Logits of the prediction head for one normalised image [1, 3, h, w] of any size, the
-// model in evaluation mode (the caller switches it). Sizes that are not multiples of 8
-// are padded with zeros (the mean colour after normalisation) at the bottom and right;
-// the logits are cropped back (models/predict.h; through the host when on the GPU).
-data::PredictFn make_predictor(PMSDSEN& model);
+// Shuffled full batches with the configured augmentation; batch i depends only on (seed,
+// i), so a run resumed at `start_iteration` sees the batches an uninterrupted one would.
+data::LoaderConfig training_loader_config(const TrainConfig& config, int64_t start_iteration);
+
+// Cross-entropy or OHEM, with the configured class weights (on `device`).
+SegLossOptions training_loss_options(const TrainConfig& config, int64_t classes, Device device);
 
 }  // namespace pmsdsen::train

@@ -34,7 +34,8 @@ const ForwardFiles& files() {
 
 TEST(CmdForward, EvalOutputsEqualTheLibraryAndPyTorch) {
   const ForwardFiles& f = files();
-  auto r = test::run_tool("forward --weights " + f.weights + " --input " + f.input + " --output " + f.output);
+  auto r = test::run_tool("forward --device cpu --weights " + f.weights + " --input " + f.input + " --output " +
+                          f.output);
   ASSERT_EQ(r.status, 0) << r.output;
   const Safetensors out = load_safetensors(f.output);
   EXPECT_EQ(out.tensors.size(), 3u);
@@ -56,8 +57,8 @@ TEST(CmdForward, EvalOutputsEqualTheLibraryAndPyTorch) {
 
 TEST(CmdForward, TrainingWithTargetWritesLossAndEveryGradient) {
   const ForwardFiles& f = files();
-  auto r = test::run_tool("forward --weights " + f.weights + " --input " + f.input + " --output " + f.output +
-                          " --train --act gelu --classes 19 --target " + f.target);
+  auto r = test::run_tool("forward --device cpu --weights " + f.weights + " --input " + f.input + " --output " +
+                          f.output + " --train --act gelu --classes 19 --target " + f.target);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_OUTPUT_HAS(r, "1061 gradients");
   const Safetensors out = load_safetensors(f.output);

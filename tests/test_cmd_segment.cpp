@@ -6,6 +6,7 @@
 #include "data/augment.h"
 #include "data/image.h"
 #include "data/palette.h"
+#include "models/pad_crop.h"
 #include "models/predict.h"
 #include "models/weights.h"
 #include "tests/test_model_cmd_util.h"
@@ -76,7 +77,7 @@ TEST(CmdSegment, OutputsHaveTheInputSizeAndPaletteColours) {
     const data::Image image = make_image(h, w);
     data::write_png(in, image);
     const std::string weights = calibrated_weights(image);
-    auto r = test::run_tool("segment --weights " + weights + " --image " + in + " --output " + pred +
+    auto r = test::run_tool("segment --device cpu --weights " + weights + " --image " + in + " --output " + pred +
                             " --overlay " + over + " --ids " + ids + " --scale " + std::to_string(scale));
     ASSERT_EQ(r.status, 0) << r.output;
     const data::Image p = data::read_image(pred), o = data::read_image(over);
@@ -90,7 +91,7 @@ TEST(CmdSegment, OutputsHaveTheInputSizeAndPaletteColours) {
     // Ids and colours agree, pixel by pixel, and are what the library predicts.
     auto model = load_pmsdsen(weights);
     model->eval();
-    const Tensor lib = predict_classes(*model, data::image_tensor(image), scale);
+    const Tensor lib = Predictor(*model).class_ids(data::image_tensor(image), scale);
     const int64_t* expected = lib.data<int64_t>();
     int64_t mismatches = 0;
     std::set<int> seen;
@@ -165,7 +166,7 @@ TEST(CmdSegment, CudaGivesTheCpuPrediction) {
   ASSERT_EQ(r.status, 0) << r.output;
   auto model = load_pmsdsen(weights);
   model->eval();
-  const Tensor cpu = predict_classes(*model, data::image_tensor(image));
+  const Tensor cpu = Predictor(*model).class_ids(data::image_tensor(image));
   const data::RawLabel gpu = data::read_raw_label(ids);
   ASSERT_EQ(gpu.height * gpu.width, cpu.numel());
   int64_t differ = 0;

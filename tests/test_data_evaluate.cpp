@@ -68,15 +68,15 @@ ListDataset two_images() {
 }
 
 // What the network "predicts" for the two images.
-PredictFn two_predictions(int* calls) {
-  return [calls](const Tensor& image) {
+Predictor two_predictions(int* calls) {
+  return Predictor([calls](const Tensor& image) {
     EXPECT_EQ(image.shape(), (Shape{1, 3, 2, 3}));
     const float r = image.to_vector<float>()[0];
     const bool first = std::abs(r - (10 / 255.f - 0.485f) / 0.229f) < 1e-5f;
     EXPECT_TRUE(first || std::abs(r - (20 / 255.f - 0.485f) / 0.229f) < 1e-5f) << r;
     ++*calls;
     return first ? one_hot_logits({0, 1, 1, 2, 1, 0}, 3, 2, 3) : one_hot_logits({2, 0, 0, 1, 1, 1}, 3, 2, 3);
-  };
+  }, 3);
 }
 
 TEST(DataEvaluate, ConfusionMatrixMatchesTheHandCount) {
@@ -97,7 +97,7 @@ TEST(DataEvaluate, ConfusionMatrixMatchesTheHandCount) {
 
 TEST(DataEvaluate, JsonAndTable) {
   ListDataset ds({make_sample("a", 1, 4, 10, {0, 0, 1, 255})}, 4);
-  const EvalResult r = evaluate(ds, [](const Tensor&) { return one_hot_logits({0, 1, 1, 3}, 4, 1, 4); });
+  const EvalResult r = evaluate(ds, Predictor([](const Tensor&) { return one_hot_logits({0, 1, 1, 3}, 4, 1, 4); }, 4));
   test::TempDir dir;
   write_eval_json(dir / "eval.json", r);
   std::ifstream f(dir / "eval.json");
@@ -144,10 +144,18 @@ TEST(DataEvaluate, SkipBadLeavesOutAndCounts) {
 TEST(DataEvaluate, BadLogitsAreReported) {
   const ListDataset ds = two_images();
   test::expect_error_naming(
-      [&] { evaluate(ds, [](const Tensor&) { return Tensor::zeros({3, 2, 3}); }); },
+      [&] { evaluate(ds, Predictor([](const Tensor&) { return Tensor::zeros({3, 2, 3}); }, 3)); },
       {"expected logits [1, classes, h, w]"});
+  // Logits of another number of classes than the network says, or smaller than the image.
   test::expect_error_naming(
-      [&] { evaluate(ds, [](const Tensor&) { return one_hot_logits({0, 1, 1, 2, 1, 0}, 4, 2, 3) ; }); },
+      [&] { evaluate(ds, Predictor([](const Tensor&) { return one_hot_logits({0, 1, 1, 2, 1, 0}, 4, 2, 3); }, 3)); },
+      {"returned float32[1, 4, 2, 3]", "expected logits [1, classes, h, w] with 3 classes"});
+  test::expect_error_naming(
+      [&] { evaluate(ds, Predictor([](const Tensor&) { return one_hot_logits({0, 1}, 3, 1, 2); }, 3)); },
+      {"returned float32[1, 3, 1, 2]", "at least 2 x 3"});
+  // A network of another number of classes than the dataset.
+  test::expect_error_naming(
+      [&] { evaluate(ds, Predictor([](const Tensor&) { return one_hot_logits({0, 1, 1, 2, 1, 0}, 4, 2, 3); }, 4)); },
       {"4 classes", "has 3"});
 }
 
@@ -172,7 +180,7 @@ TEST(DataEvaluate, ScaleResizesTheImageAndTheLogitsBack) {
   ListDataset ds({make_sample("a", 16, 24, 90, labels)}, 2);
   EvalOptions o;
   o.scale = 0.5;
-  const EvalResult r = evaluate(ds, [](const Tensor& image) {
+  const EvalResult r = evaluate(ds, Predictor([](const Tensor& image) {
     EXPECT_EQ(image.shape(), (Shape{1, 3, 8, 12}));
     const std::vector<float> v = image.to_vector<float>();
     EXPECT_NEAR(v[0], (90 / 255.f - 0.485f) / 0.229f, 1e-5f);
@@ -182,7 +190,7 @@ TEST(DataEvaluate, ScaleResizesTheImageAndTheLogitsBack) {
       logits[8 * 12 + i] = static_cast<float>(i % 12);
     }
     return Tensor::from_vector(logits, {1, 2, 8, 12});
-  }, o);
+  }, 2), o);
   EXPECT_EQ(r.confusion.counts(), (std::vector<int64_t>{16, 0, 0, 16 * 23}));
 }
 

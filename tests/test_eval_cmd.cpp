@@ -1,14 +1,14 @@
-// pmsdsen eval: weights or a training checkpoint in, IoU table and JSON out; the
-// prediction function's padding to multiples of 8.
+// pmsdsen eval: weights or a training checkpoint in, IoU table and JSON out.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
 #include "examples/cli.h"
-#include "examples/train_setup.h"
 #include "models/pmsdsen.h"
 #include "models/weights.h"
 #include "tests/test_util.h"
@@ -43,6 +43,7 @@ TEST(EvalCommand, WritesJsonWithValuesInRange) {
   }
   EXPECT_EQ(j["images"], 3);
   EXPECT_EQ(j["scale"], 0.6);
+  EXPECT_EQ(j["device"], "cpu");
   fs::remove_all(dir);
 }
 
@@ -57,15 +58,6 @@ TEST(EvalCommand, ClearErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/w.safetensors"), std::string::npos) << e.what();
   }
-}
-
-TEST(EvalPredictor, LogitsOfTheInputsOwnSize) {
-  // The predictor gives logits of the input's own size.
-  PMSDSEN model(PmsdsenConfig{19, Activation::GELU});
-  model.eval();
-  Tensor image = Tensor::zeros({1, 3, 20, 30});
-  const Tensor logits = make_predictor(model)(image);
-  EXPECT_EQ(logits.shape(), (Shape{1, 19, 20, 30}));
 }
 
 }  // namespace

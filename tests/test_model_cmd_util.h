@@ -14,9 +14,10 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `pmsdsen <args>` (args are passed to the shell as written: quote paths with spaces).
-inline CommandResult run_tool(const std::string& args) {
-  const std::string command = std::string("'") + PMSDSEN_TOOL_PATH + "' " + args + " 2>&1";
+// Runs `pmsdsen <args>` (args are passed to the shell as written: quote paths with spaces),
+// with the environment settings `env` ("NAME=value ...") when given.
+inline CommandResult run_tool(const std::string& args, const std::string& env = "") {
+  const std::string command = env + (env.empty() ? "'" : " '") + PMSDSEN_TOOL_PATH + "' " + args + " 2>&1";
   CommandResult r;
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return r;
