@@ -23,8 +23,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
 // rank order, the same on every rank; backward sums the two per-channel sums of the
 // input gradient across ranks. The weight and bias gradients are this rank's part, which
 // the data-parallel average (autograd/grad_average.h) makes the whole batch's.
-// Each rank needs more than one value per channel. Through host memory on CUDA too (2C
-// or 2C+1 numbers a call). One rank: batch_norm's results up to rounding.
+// All ranks together need more than one value per channel (one image a rank of a pooled
+// [N, C, 1, 1] is fine). Through host memory on CUDA too (2C or 2C+1 numbers a call). One rank: batch_norm's results up to rounding.
 Tensor sync_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                        Tensor& running_var, comm::Communicator& comm, double momentum = 0.1, double eps = 1e-5);
 

@@ -74,29 +74,33 @@ Tensor sync_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias
   PMSDSEN_CHECK(running_mean.defined() == running_var.defined(),
                 "sync_batch_norm: running_mean and running_var must both be given or both be absent");
   PMSDSEN_CHECK(eps > 0.0, "sync_batch_norm: eps must be positive, got ", eps);
-  PMSDSEN_CHECK(N * S > 1, comm::rank_prefix(), "sync_batch_norm: each rank needs more than 1 value per channel, got x ",
-                shape_str(x.shape()));
 
   return on_backend(x, "sync_batch_norm", [&](auto b) {
     using B = decltype(b);
     using T = typename B::Scalar;
-    // This rank's moments: the training-statistics kernel with momentum 1 leaves the mean
-    // and the unbiased variance in the "running" buffers.
-    Tensor local = Tensor::zeros({2, C}, x.dtype(), x.device());
-    {
+    Moments mine;
+    mine.count = static_cast<double>(N * S);
+    if (N * S == 1) {  // one value a channel (one image of a pooled [N, C, 1, 1]): itself
+      mine.mean = x.cpu().to(DType::F64).to_vector<double>();
+      mine.m2.assign(static_cast<size_t>(C), 0.0);
+    } else {
+      // The training-statistics kernel with momentum 1 leaves the mean and the unbiased
+      // variance in the "running" buffers.
+      Tensor local = Tensor::zeros({2, C}, x.dtype(), x.device());
       Tensor scratch = Tensor::empty({4, C}, x.dtype(), x.device());
       T* st = scratch.data<T>();
       T* lm = local.data<T>();
       B::batch_norm_train_stats(x.data<T>(), N, C, S, nullptr, nullptr, lm, lm + C, 1.0, eps, st, st + C,
                                 st + 2 * C, st + 3 * C);
+      const std::vector<double> lv = local.cpu().to(DType::F64).to_vector<double>();
+      mine.mean.assign(lv.begin(), lv.begin() + C);
+      mine.m2.resize(static_cast<size_t>(C));
+      for (int64_t c = 0; c < C; ++c) mine.m2[c] = lv[C + c] * (mine.count - 1.0);
     }
-    const std::vector<double> lv = local.cpu().to(DType::F64).to_vector<double>();
-    Moments mine;
-    mine.count = static_cast<double>(N * S);
-    mine.mean.assign(lv.begin(), lv.begin() + C);
-    mine.m2.resize(static_cast<size_t>(C));
-    for (int64_t c = 0; c < C; ++c) mine.m2[c] = lv[C + c] * (mine.count - 1.0);
     const Moments all = merge_across_ranks(mine, comm);
+    // Checked on every rank alike, after the collective.
+    PMSDSEN_CHECK(all.count > 1, "sync_batch_norm: expected more than 1 value per channel over all ranks, got x ",
+                  shape_str(x.shape()), " on each of ", comm.size());
 
     // Rows: mean, invstd, scale, shift, as batch_norm's.
     const std::vector<double> w = host_values(weight, C, 1.0), bi = host_values(bias, C, 0.0);

@@ -72,6 +72,12 @@ std::vector<double> shard_of(const std::vector<double>& whole, int rank) {
                              whole.begin() + static_cast<long>(per * (rank + 1)));
 }
 
+std::vector<double> shard_of_rows(const std::vector<double>& whole, comm::Communicator& w) {
+  const size_t per = whole.size() / static_cast<size_t>(w.size());
+  return std::vector<double>(whole.begin() + static_cast<long>(per * w.rank()),
+                             whole.begin() + static_cast<long>(per * (w.rank() + 1)));
+}
+
 void expect_matches_one_process(DType dtype, Device device, double tol) {
   comm::Communicator& w = comm::world();
   const Result one = run(0, kPerRank * w.size(), nullptr, dtype, device);
@@ -104,16 +110,28 @@ TEST(MpiSyncBatchNorm, MatchesOneProcessOnCuda) {
   expect_matches_one_process(DType::F32, Device::cuda(), 2e-5);
 }
 
-TEST(MpiSyncBatchNorm, RefusesAShardWithOneValuePerChannel) {
-  Tensor x = Tensor::zeros({1, kC, 1, 1}, DType::F64), rm, rv;
-  try {
-    ops::sync_batch_norm(x, Tensor(), Tensor(), rm, rv, comm::world());
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("sync_batch_norm: each rank needs more than 1 value per channel"),
-              std::string::npos)
-        << e.what();
+// A pooled [1, C, 1, 1] a rank (DWFF's batch norm with one image a rank): one value a
+// channel here, several over the ranks.
+TEST(MpiSyncBatchNorm, OneValueAChannelARankIsEnoughTogether) {
+  comm::Communicator& w = comm::world();
+  std::vector<double> all(static_cast<size_t>(kC * w.size()));
+  for (size_t i = 0; i < all.size(); ++i) all[i] = std::cos(1.3 * static_cast<double>(i));
+  const Tensor whole = Tensor::from_vector(all, {w.size(), kC, 1, 1});
+  Tensor rm1, rv1, rm2, rv2;
+  if (w.size() == 1) {
+    try {
+      ops::sync_batch_norm(whole, Tensor(), Tensor(), rm1, rv1, w);
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("sync_batch_norm: expected more than 1 value per channel over all ranks"),
+                std::string::npos)
+          << e.what();
+    }
+    return;
   }
+  const std::vector<double> want = shard_of_rows(host(ops::batch_norm(whole, Tensor(), Tensor(), rm1, rv1, true)), w);
+  const Tensor mine = whole.narrow_batch(w.rank(), 1).clone();
+  expect_close(host(ops::sync_batch_norm(mine, Tensor(), Tensor(), rm2, rv2, w)), want, 1e-10, "y");
 }
 
 }  // namespace
