@@ -130,6 +130,8 @@ const std::vector<Field>& fields() {
                       "(N ranks of b images train as one process of N*b)", Kind::Switch, &C::sync_bn));
     f.push_back(field("comm-timeout", "S", "under mpirun: seconds a rank waits for the others in a collective "
                       "before every rank is stopped with a message", Kind::Number, &C::comm_timeout));
+    f.push_back(onoff_field("grad-overlap", "under mpirun: all-reduce gradient buckets while backward runs "
+                            "(off: all at once after it)", &C::grad_overlap));
     return f;
   }();
   return all;

@@ -71,6 +71,7 @@ struct TrainConfig {
   // data parallelism (mpirun -np N pmsdsen train ...)
   bool sync_bn = false;         // batch norm statistics over every rank's shard
   double comm_timeout = 300;    // seconds a rank waits for the others before all stop
+  bool grad_overlap = true;     // all-reduce gradient buckets while backward runs
 };
 
 // Setting name <-> JSON value. Unknown keys and values of the wrong type are errors

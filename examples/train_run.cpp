@@ -56,7 +56,9 @@ TrainRun open_run(TrainConfig config, const std::optional<Checkpoint>& resume) {
     if (c.sync_bn) sync_batch_norm(*run.net.model, run.comm);
     std::vector<Tensor> params;
     for (auto& [name, p] : run.net.params) params.push_back(p);
-    run.averager = std::make_unique<GradAverager>(params, *run.comm);
+    GradAverageOptions ao;
+    ao.overlap = c.grad_overlap;
+    run.averager = std::make_unique<GradAverager>(params, *run.comm, ao);
   }
   run.loss = training_loss_options(c, classes, run.device);
 

@@ -50,9 +50,9 @@ double loss_denominator(const Tensor& labels, const SegLossOptions& o) {
   return d;
 }
 
-// PMSDSEN_TEST_FAULT=RANK:ITERATION:kill|hang|error: that rank, after that iteration, is
-// killed (SIGKILL), stops (SIGSTOP) or throws, so that tests can check how the other
-// ranks end (tests/test_train_distributed.cpp).
+// PMSDSEN_TEST_FAULT=RANK:ITERATION:kill|hang|interrupt|error: that rank, after that
+// iteration, is killed (SIGKILL), stops (SIGSTOP), gets Ctrl-C (SIGINT) or throws, so that
+// tests can check how the other ranks end (tests/test_train_distributed.cpp).
 void inject_test_fault(int64_t iteration) {
   static const char* spec = std::getenv("PMSDSEN_TEST_FAULT");
   if (!spec) return;
@@ -64,6 +64,10 @@ void inject_test_fault(int64_t iteration) {
   std::fflush(stdout);
   if (std::string(what) == "kill") std::raise(SIGKILL);
   if (std::string(what) == "hang") std::raise(SIGSTOP);
+  if (std::string(what) == "interrupt") {
+    std::raise(SIGINT);
+    return;
+  }
   PMSDSEN_FAIL("PMSDSEN_TEST_FAULT: an error on rank ", rank, " after iteration ", iteration);
 }
 

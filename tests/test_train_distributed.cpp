@@ -157,6 +157,18 @@ TEST(TrainDistributed, AnErrorOnOneRankStopsEveryRankWithItsMessage) {
   fs::remove_all(out);
 }
 
+// Ctrl-C reaches one rank only (here rank 1, after iteration 2): the ranks agree and all
+// stop after that iteration, rank 0 saving it.
+TEST(TrainDistributed, CtrlCOnOneRankStopsEveryRankAfterTheSameIterationWithACheckpoint) {
+  SKIP_WITHOUT_MPI();
+  const std::string out = run_dir("interrupt");
+  const test::CommandResult r = run_ranks(2, train_args(out, 40, 0), "PMSDSEN_TEST_FAULT=1:2:interrupt");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_OUTPUT_HAS(r, "interrupted at iteration 2 of 40; saved " + out + "/last.safetensors");
+  EXPECT_EQ(train::load_checkpoint(out + "/last.safetensors").state.iteration, 2);
+  fs::remove_all(out);
+}
+
 TEST(TrainDistributed, ABatchTooSmallForTheRanksIsRefused) {
   SKIP_WITHOUT_MPI();
   const std::string out = run_dir("small");
