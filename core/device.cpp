@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -16,9 +17,9 @@ namespace pmsdsen {
 
 namespace {
 // One GPU a rank: a process that a launcher started as local rank k of its machine sees
-// only GPU k (of the ones CUDA_VISIBLE_DEVICES lists, modulo their count; of all GPUs,
-// modulo the count, when it lists none). Set before the CUDA runtime starts, so it holds
-// for every thread.
+// only GPU k (of the ones CUDA_VISIBLE_DEVICES lists, modulo their count; of the
+// driver's GPUs when it lists none and there are more than k). Set before the CUDA
+// runtime starts, so it holds for every thread.
 [[maybe_unused]] void restrict_to_local_gpu() {
   const comm::Launch launch = comm::launch_from_environment();
   if (launch.size <= 1 || launch.local_rank < 0) return;
@@ -33,9 +34,14 @@ namespace {
     }
   }
   if (ids.empty()) {
-    // Counting the GPUs would start the runtime: local rank k takes GPU k, and CUDA
-    // reports no device when k is beyond the last.
-    setenv("CUDA_VISIBLE_DEVICES", std::to_string(launch.local_rank).c_str(), 1);
+    // The driver's list, read without starting the CUDA runtime (which would fix the
+    // visible devices). More ranks than GPUs, or no list: every GPU stays visible.
+    std::error_code ec;
+    int64_t gpus = 0;
+    for (auto it = std::filesystem::directory_iterator("/proc/driver/nvidia/gpus", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+      ++gpus;
+    if (launch.local_rank < gpus) setenv("CUDA_VISIBLE_DEVICES", std::to_string(launch.local_rank).c_str(), 1);
     return;
   }
   setenv("CUDA_VISIBLE_DEVICES", ids[static_cast<size_t>(launch.local_rank) % ids.size()].c_str(), 1);
