@@ -91,6 +91,7 @@ int run_train(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "pmsdsen train: %serror: %s; stopping every rank\n", comm::rank_prefix().c_str(), e.what());
     comm::world().abort(1);
   }
+  return 1;  // not reached: abort() ends the process
 }
 
 }  // namespace
