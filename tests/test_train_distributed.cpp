@@ -43,7 +43,7 @@ test::CommandResult run_ranks(int ranks, const std::string& args, const std::str
 }
 
 #define SKIP_WITHOUT_MPI() \
-  if (std::string(kMpirun).empty()) GTEST_SKIP() << "skipped: no MPI (tools/setup.sh installs Open MPI)"
+  if (std::string(kMpirun).empty()) GTEST_SKIP() << "skipped: no MPI (tools/setup.sh installs Open MPI), or a sanitizer build"
 
 std::string run_dir(const std::string& name) {
   const std::string dir = test::temp_file("dist_" + name);
