@@ -11,6 +11,7 @@ namespace pmsdsen::autograd {
 namespace {
 
 thread_local bool g_grad_enabled = true;
+thread_local std::function<void(const Tensor&)>* g_leaf_ready = nullptr;
 
 std::shared_ptr<Node> accumulator_of(const std::shared_ptr<TensorImpl>& leaf) {
   if (auto existing = leaf->grad_accumulator.lock()) return existing;
@@ -46,7 +47,19 @@ void GradMode::set_enabled(bool enabled) { g_grad_enabled = enabled; }
 GradList AccumulateGrad::apply(const Tensor& grad_output) {
   Tensor current(leaf->grad);
   leaf->grad = accumulate(current, grad_output).impl_ptr();
+  if (g_leaf_ready) (*g_leaf_ready)(Tensor(leaf));
   return {};
+}
+
+LeafGradReadyHook::LeafGradReadyHook(std::function<void(const Tensor& leaf)> ready) {
+  PMSDSEN_CHECK(g_leaf_ready == nullptr, "LeafGradReadyHook: this thread has one already");
+  PMSDSEN_CHECK(ready != nullptr, "LeafGradReadyHook: empty function");
+  g_leaf_ready = new std::function<void(const Tensor&)>(std::move(ready));
+}
+
+LeafGradReadyHook::~LeafGradReadyHook() {
+  delete g_leaf_ready;
+  g_leaf_ready = nullptr;
 }
 
 bool any_requires_grad(const std::vector<Tensor>& inputs) {

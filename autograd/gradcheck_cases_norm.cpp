@@ -1,5 +1,6 @@
 // Gradient-check cases of the norm family: batch normalisation: training (2-D and 4-D, with and
-// without affine), evaluation and frozen.
+// without affine), evaluation and frozen; its synchronised form in one process (its
+// agreement across ranks: tests/mpi/test_mpi_sync_bn.cpp).
 #include "autograd/gradcheck_suite.h"
 #include "autograd/ops_norm.h"
 
@@ -30,6 +31,17 @@ GradCase bn_case(std::string config, Shape x_shape, bool affine, bool affine_gra
   return c;
 }
 
+GradCase sync_bn_case(std::string config, Shape x_shape, bool affine) {
+  GradCase c = bn_case(std::move(config), x_shape, affine, affine, true, 1e-5);
+  c.op = "sync_batch_norm";
+  c.fn = [](const V& in) {
+    static const std::unique_ptr<comm::Communicator> one = comm::single_process();
+    Tensor rm = in[3], rv = in[4];
+    return ops::sync_batch_norm(in[0], in[1], in[2], rm, rv, *one);
+  };
+  return c;
+}
+
 }  // namespace
 
 void add_norm_grad_cases(std::vector<GradCase>& cases) {
@@ -39,6 +51,8 @@ void add_norm_grad_cases(std::vector<GradCase>& cases) {
   cases.push_back(bn_case("training x[7,3] (2-D)", {7, 3}, true, true, true, 1e-5));
   cases.push_back(bn_case("eval x[2,5,6,7] affine", {2, 5, 6, 7}, true, true, false, 1e-5));
   cases.push_back(bn_case("frozen x[3,4,5,3] affine frozen", {3, 4, 5, 3}, true, false, false, 1e-3));
+  cases.push_back(sync_bn_case("one rank x[3,5,7,9] affine", {3, 5, 7, 9}, true));
+  cases.push_back(sync_bn_case("one rank x[7,3] (2-D) no affine", {7, 3}, false));
 }
 
 }  // namespace pmsdsen::autograd

@@ -1,5 +1,12 @@
 #include "core/device.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/comm.h"
 #include "core/error.h"
 
 #ifdef PMSDSEN_WITH_CUDA
@@ -7,6 +14,39 @@
 #endif
 
 namespace pmsdsen {
+
+namespace {
+// One GPU a rank: a process that a launcher started as local rank k of its machine sees
+// only GPU k (of the ones CUDA_VISIBLE_DEVICES lists, modulo their count; of the
+// driver's GPUs when it lists none and there are more than k). Set before the CUDA
+// runtime starts, so it holds for every thread.
+[[maybe_unused]] void restrict_to_local_gpu() {
+  const comm::Launch launch = comm::launch_from_environment();
+  if (launch.size <= 1 || launch.local_rank < 0) return;
+  const char* listed = std::getenv("CUDA_VISIBLE_DEVICES");
+  std::vector<std::string> ids;
+  if (listed && *listed) {
+    std::string s = listed;
+    for (size_t start = 0; start <= s.size();) {
+      const size_t comma = std::min(s.find(',', start), s.size());
+      if (comma > start) ids.push_back(s.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  if (ids.empty()) {
+    // The driver's list, read without starting the CUDA runtime (which would fix the
+    // visible devices). More ranks than GPUs, or no list: every GPU stays visible.
+    std::error_code ec;
+    int64_t gpus = 0;
+    for (auto it = std::filesystem::directory_iterator("/proc/driver/nvidia/gpus", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+      ++gpus;
+    if (launch.local_rank < gpus) setenv("CUDA_VISIBLE_DEVICES", std::to_string(launch.local_rank).c_str(), 1);
+    return;
+  }
+  setenv("CUDA_VISIBLE_DEVICES", ids[static_cast<size_t>(launch.local_rank) % ids.size()].c_str(), 1);
+}
+}  // namespace
 
 Device parse_device(const std::string& text) {
   if (text == "auto") return cuda_available() ? Device::cuda() : Device::cpu();
@@ -26,6 +66,7 @@ bool cuda_compiled() {
 bool cuda_available() {
 #ifdef PMSDSEN_WITH_CUDA
   static const bool available = [] {
+    restrict_to_local_gpu();
     int count = 0;
     if (cudaGetDeviceCount(&count) != cudaSuccess) {
       cudaGetLastError();  // clear the sticky "no device" error

@@ -32,7 +32,22 @@ EvalResult evaluate(const Dataset& dataset, const Predictor& predictor, const Ev
   lc.augment = false;
   lc.normalization = options.normalization;
   lc.epochs = 1;
+  const int ranks = options.comm ? options.comm->size() : 1;
+  if (ranks > 1) {  // batch i's image r is rank r's
+    lc.batch_size = ranks;
+    lc.shard = options.comm->rank();
+    lc.shards = ranks;
+  }
   const int64_t total = options.limit > 0 ? std::min(options.limit, dataset.size()) : dataset.size();
+  int64_t mine = total;  // the images this rank predicts: its positions in batches of `ranks`
+  if (ranks > 1) {
+    mine = 0;
+    for (int64_t i = 0; i < total; ++i) {
+      const int64_t first = i / ranks * ranks, m = std::min<int64_t>(ranks, dataset.size() - first), p = i - first;
+      const int64_t r = options.comm->rank();
+      mine += p >= m * r / ranks && p < m * (r + 1) / ranks;
+    }
+  }
   Loader loader(dataset, lc);
   while (std::optional<Batch> batch = loader.next()) {
     if (batch->indices.front() >= total) break;
@@ -43,11 +58,19 @@ EvalResult evaluate(const Dataset& dataset, const Predictor& predictor, const Ev
       PMSDSEN_FAIL("evaluate: ", dataset.name(), " sample ", batch->ids.front(), ": ", e.what());
     }
     ++result.images;
-    if (options.progress) options.progress(result.images, total);
+    if (options.progress) options.progress(result.images, mine);
     if (batch->indices.front() + 1 >= total) break;
   }
   const std::vector<std::string> skipped = loader.skipped_log();
   result.skipped.insert(result.skipped.end(), skipped.begin(), skipped.end());
+  if (ranks > 1) {
+    std::vector<int64_t> counts = result.confusion.counts();
+    counts.push_back(result.images);
+    comm::all_reduce(*options.comm, counts.data(), static_cast<int64_t>(counts.size()));
+    result.images = counts.back();
+    counts.pop_back();
+    result.confusion.set_counts(std::move(counts));
+  }
   return result;
 }
 

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/comm.h"
 #include "data/augment.h"
 #include "data/dataset.h"
 #include "data/metrics.h"
@@ -23,6 +24,9 @@ struct EvalOptions {
   Normalization normalization;
   int64_t limit = 0;              // only the first `limit` samples (0: all)
   std::function<void(int64_t done, int64_t total)> progress;  // after each image
+  // Data parallelism: each rank of `comm` predicts every size()-th image (its own), the
+  // confusion matrices and image counts are summed; every rank gets the whole result.
+  comm::Communicator* comm = nullptr;
 };
 
 struct EvalResult {

@@ -30,6 +30,8 @@ Loader::Loader(const Dataset& dataset, const LoaderConfig& config)
   PMSDSEN_CHECK(b > 0, "loader: batch size ", b, " must be positive");
   PMSDSEN_CHECK(config.workers > 0, "loader: ", config.workers, " workers; need at least 1");
   PMSDSEN_CHECK(config.queue_batches > 0, "loader: queue of ", config.queue_batches, " batches");
+  PMSDSEN_CHECK(config.shards > 0 && config.shard >= 0 && config.shard < config.shards, "loader: shard ",
+                config.shard, " of ", config.shards, " (expected 0 <= shard < shards)");
   PMSDSEN_CHECK(config.start_iteration >= 0 && config.epochs >= 0,
                 "loader: negative start_iteration or epochs");
   batches_per_epoch_ = config.drop_last ? n / b : (n + b - 1) / b;
@@ -62,12 +64,18 @@ void Loader::shut_down() {
   workers_.clear();
 }
 
+std::pair<int64_t, int64_t> Loader::positions(int64_t iteration) const {
+  const int64_t whole_first = (iteration % batches_per_epoch_) * config_.batch_size;
+  const int64_t whole_last = std::min<int64_t>(whole_first + config_.batch_size, dataset_.size());
+  const int64_t n = whole_last - whole_first;
+  return {whole_first + n * config_.shard / config_.shards, whole_first + n * (config_.shard + 1) / config_.shards};
+}
+
 std::vector<int64_t> Loader::batch_indices(int64_t iteration) const {
   const int64_t epoch = iteration / batches_per_epoch_;
-  const int64_t first = (iteration % batches_per_epoch_) * config_.batch_size;
+  const auto [first, last] = positions(iteration);
   const std::vector<int64_t> order =
       epoch_order(dataset_.size(), config_.seed, epoch, config_.shuffle);
-  const int64_t last = std::min<int64_t>(first + config_.batch_size, dataset_.size());
   return std::vector<int64_t>(order.begin() + first, order.begin() + last);
 }
 
@@ -78,8 +86,8 @@ Batch Loader::build_batch(int64_t iteration) const {
   const uint64_t epoch = static_cast<uint64_t>(batch.epoch);
   const int64_t samples = dataset_.size();
   const std::vector<int64_t> order = epoch_order(samples, config_.seed, batch.epoch, config_.shuffle);
-  const int64_t first = (iteration % batches_per_epoch_) * config_.batch_size;
-  const int64_t last = std::min<int64_t>(first + config_.batch_size, samples);
+  const auto [first, last] = positions(iteration);
+  const int64_t whole_last = std::min<int64_t>((iteration % batches_per_epoch_ + 1) * config_.batch_size, samples);
   std::vector<Image> images;
   std::vector<LabelMap> labels;
   auto add = [&](int64_t index, Generator gen) {
@@ -112,7 +120,7 @@ Batch Loader::build_batch(int64_t iteration) const {
   if (config_.refill_skipped) {
     const int64_t size = last - first;
     for (int64_t k = 0; static_cast<int64_t>(images.size()) < size && k < samples - size; ++k) {
-      const int64_t index = order[(last + k) % samples];
+      const int64_t index = order[(whole_last + k) % samples];
       if (std::find(batch.indices.begin(), batch.indices.end(), index) != batch.indices.end()) continue;
       add(index, Generator::derive(config_.seed, {epoch, static_cast<uint64_t>(index),
                                                   static_cast<uint64_t>(iteration) + 1}));
@@ -173,6 +181,7 @@ std::optional<Batch> Loader::next() {
     if (r.error) std::rethrow_exception(r.error);
     skipped_log_.insert(skipped_log_.end(), r.batch.skipped.begin(), r.batch.skipped.end());
     if (r.batch.images.defined()) return std::move(r.batch);
+    if (r.batch.skipped.empty()) continue;  // an empty shard of a short last batch
     PMSDSEN_CHECK(++empty_in_a_row < batches_per_epoch_, "loader: every sample of ",
                   dataset_.name(), " ", dataset_.split(), " over a whole epoch was skipped; last: ",
                   r.batch.skipped.back());

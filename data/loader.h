@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -41,6 +42,12 @@ struct LoaderConfig {
   // in the epoch's order after the batch (training: batches keep their size, which
   // batch normalisation needs). Off: the batch is smaller (evaluation: each sample once).
   bool refill_skipped = false;
+  // Data parallelism: this process's slice of every batch, positions
+  // [n * shard / shards, n * (shard + 1) / shards) of the n samples of the whole batch
+  // (uneven when shards does not divide n: batch 5 on 2 ranks gives 2 and 3). Samples
+  // keep their own augmentation draws, so the shards together are the one-process batch.
+  // (With refill_skipped, each shard refills from the samples after the whole batch.)
+  int64_t shard = 0, shards = 1;
 };
 
 struct Batch {
@@ -87,7 +94,8 @@ class Loader {
     std::exception_ptr error;
   };
   void work();
-  void shut_down();  // stops and joins the workers
+  void shut_down();
+  std::pair<int64_t, int64_t> positions(int64_t iteration) const;  // this shard's, in the epoch's order  // stops and joins the workers
 
   const Dataset& dataset_;
   LoaderConfig config_;

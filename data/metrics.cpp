@@ -51,6 +51,12 @@ void ConfusionMatrix::add(const Tensor& labels, const Tensor& predictions) {
   for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += counts[i];
 }
 
+void ConfusionMatrix::set_counts(std::vector<int64_t> counts) {
+  PMSDSEN_CHECK(counts.size() == counts_.size(), "confusion matrix: ", counts.size(), " counts for ", classes_,
+                " classes (expected ", counts_.size(), ")");
+  counts_ = std::move(counts);
+}
+
 void ConfusionMatrix::merge(const ConfusionMatrix& other) {
   PMSDSEN_CHECK(other.classes_ == classes_, "confusion matrix: merging ", other.classes_,
                 " classes into ", classes_);

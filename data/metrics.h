@@ -25,6 +25,9 @@ class ConfusionMatrix {
   // GPU when both are CUDA tensors (built with CUDA), else on the CPU.
   void add(const Tensor& labels, const Tensor& predictions);
   void merge(const ConfusionMatrix& other);
+  // Replaces every count (row-major [label][prediction]; classes^2 of them): the sum of
+  // the ranks' matrices in a data-parallel validation.
+  void set_counts(std::vector<int64_t> counts);
   void reset();
 
   int64_t classes() const { return classes_; }

@@ -1,8 +1,10 @@
 // pmsdsen train: trains PMSDSEN (see examples/trainer.h for the run folder).
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
+#include "core/comm.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "examples/cli.h"
@@ -21,7 +23,7 @@ nlohmann::json read_json_file(const std::string& path) {
   return train::parse_config_text(read_file(path, "config file"), path);
 }
 
-int run_train(const std::vector<std::string>& argv) {
+int train_command(const std::vector<std::string>& argv) {
   Args args("train", train::train_flag_specs(), argv);
   if (args.help_requested()) {
     std::cout
@@ -37,6 +39,9 @@ int run_train(const std::vector<std::string>& argv) {
            "mIoU), log.jsonl and curves.svg, all written atomically; it is locked (.lock) while a training\n"
            "uses it, so a second one into it is refused. Ctrl-C saves last and exits (a second Ctrl-C\n"
            "exits at once); --resume DIR continues bit-identically on the CPU.\n"
+           "Several processes (mpirun -np N pmsdsen train ..., one GPU each): --batch stays the whole batch,\n"
+           "each rank trains on its slice (uneven when N does not divide it) and gradients are averaged\n"
+           "before each step; rank 0 writes the run folder; --sync-bn makes batch norm use the whole batch.\n"
            "A config file's keys are the option names below, e.g. {\"dataset\": \"camvid\", \"crop\": \"480x360\"}.\n\n"
         << args.usage();
     return 0;
@@ -62,7 +67,7 @@ int run_train(const std::vector<std::string>& argv) {
   if (resume) {
     const nlohmann::json after = train::to_json(config);
     for (const std::string& name : given)
-      if (before[name] != after[name])
+      if (before[name] != after[name] && comm::world().rank() == 0)
         std::cout << "resume: " << name << " " << before[name].dump() << " -> " << after[name].dump() << "\n";
   }
   train::check_run_folder_path(config.out);
@@ -73,6 +78,20 @@ int run_train(const std::vector<std::string>& argv) {
   }
   const train::TrainResult result = train::run_training(config, resume);
   return result.exit_code();
+}
+
+// Under mpirun, an error on one rank ends every rank (the others would wait for it in
+// their next collective until the time-out), with the message naming the rank.
+int run_train(const std::vector<std::string>& argv) {
+  comm::world();  // first: under mpirun every later error is one rank's
+  try {
+    return train_command(argv);
+  } catch (const std::exception& e) {
+    if (!comm::world_is_distributed()) throw;
+    std::fprintf(stderr, "pmsdsen train: %serror: %s; stopping every rank\n", comm::rank_prefix().c_str(), e.what());
+    comm::world().abort(1);
+  }
+  return 1;  // not reached: abort() ends the process
 }
 
 }  // namespace

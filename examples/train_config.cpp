@@ -126,6 +126,12 @@ const std::vector<Field>& fields() {
                       "validations, Ctrl-C and the end)", Kind::Int, &C::save_every));
     f.push_back(field("stop-after", "N", "stop after iteration N as Ctrl-C would (saving last); resume "
                       "later with --resume", Kind::Int, &C::stop_after));
+    f.push_back(field("sync-bn", "", "under mpirun: batch norm statistics over the whole batch of every rank "
+                      "(N ranks of b images train as one process of N*b)", Kind::Switch, &C::sync_bn));
+    f.push_back(field("comm-timeout", "S", "under mpirun: seconds a rank waits for the others in a collective "
+                      "before every rank is stopped with a message", Kind::Number, &C::comm_timeout));
+    f.push_back(onoff_field("grad-overlap", "under mpirun: all-reduce gradient buckets while backward runs "
+                            "(off: all at once after it)", &C::grad_overlap));
     return f;
   }();
   return all;

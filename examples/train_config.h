@@ -67,6 +67,11 @@ struct TrainConfig {
   int64_t log_every = 10;
   int64_t save_every = 0;       // write last every N iterations besides validations (0: never)
   int64_t stop_after = 0;       // stop (as Ctrl-C does) after this iteration; 0: never
+
+  // data parallelism (mpirun -np N pmsdsen train ...)
+  bool sync_bn = false;         // batch norm statistics over every rank's shard
+  double comm_timeout = 300;    // seconds a rank waits for the others before all stop
+  bool grad_overlap = true;     // all-reduce gradient buckets while backward runs
 };
 
 // Setting name <-> JSON value. Unknown keys and values of the wrong type are errors

@@ -110,6 +110,8 @@ void resolve(TrainConfig& c) {
   PMSDSEN_CHECK(c.val_scale > 0 && c.val_scale <= 8, "train: --val-scale must be in (0, 8]");
   PMSDSEN_CHECK(c.val_limit >= 0 && c.log_every > 0 && c.save_every >= 0 && c.stop_after >= 0,
                 "train: --val-limit, --save-every and --stop-after must be >= 0, --log-every > 0");
+  PMSDSEN_CHECK(c.comm_timeout > 0 && c.comm_timeout <= 1e6, "train: --comm-timeout ", c.comm_timeout,
+                ": expected seconds in (0, 1e6]");
 }
 
 std::pair<double, double> scale_range_values(const TrainConfig& c) {

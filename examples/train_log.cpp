@@ -24,6 +24,7 @@ std::vector<nlohmann::json> read_log(const std::string& path) {
 }
 
 RunLog::RunLog(std::string path, int64_t keep_up_to) : path_(std::move(path)) {
+  if (path_.empty()) return;
   if (keep_up_to >= 0) {
     for (nlohmann::json& r : read_log(path_)) {
       if (!r["iter"].is_number_integer() || r["iter"].get<int64_t>() > keep_up_to) continue;
@@ -37,6 +38,10 @@ RunLog::RunLog(std::string path, int64_t keep_up_to) : path_(std::move(path)) {
 void RunLog::append(const nlohmann::json& record) {
   const size_t before = text_.size();
   text_ += record.dump() + "\n";
+  if (path_.empty()) {
+    records_.push_back(record);
+    return;
+  }
   try {
     write_file_atomically(path_, text_);
   } catch (const Error&) {

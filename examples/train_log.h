@@ -20,6 +20,8 @@ class RunLog {
   // keep_up_to < 0 starts a new log. Otherwise (a resumed run) the records of
   // iterations <= keep_up_to are kept, later ones (which the resumed run repeats) and a
   // line torn by a kill are dropped, and the file is rewritten atomically first.
+  // An empty path keeps the records in memory only (the ranks other than 0 of a
+  // data-parallel run, which write nothing).
   RunLog(std::string path, int64_t keep_up_to);
 
   void append(const nlohmann::json& record);

@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "autograd/grad_average.h"
+#include "core/comm.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "examples/run_folder.h"
@@ -25,7 +27,13 @@ namespace pmsdsen::train {
 struct TrainRun {
   TrainConfig config;                    // resolved (train_config.h)
   Device device;
-  std::unique_ptr<RunFolder> folder;     // locked until the run is gone
+  // Data parallelism: the ranks mpirun started (one process: size 1). Rank 0 alone
+  // writes the run folder; every rank trains on its shard of each batch, with rank 0's
+  // start weights and gradients averaged over the ranks before each SGD step.
+  comm::Communicator* comm = nullptr;
+  bool writer = true;                    // rank 0
+  std::unique_ptr<GradAverager> averager;  // with more than one rank
+  std::unique_ptr<RunFolder> folder;     // locked until the run is gone (rank 0 only)
   std::string last_path, best_path;      // last.safetensors, best.safetensors in the folder
   std::unique_ptr<data::Dataset> train_set, val_set;
   TrainModel net;

@@ -9,6 +9,7 @@ namespace pmsdsen::train {
 
 bool save_run(TrainRun& run, bool after_validation) {
   if (!all_finite(*run.net.model)) return false;
+  if (!run.writer) return true;  // rank 0 writes; the ranks' weights are the same
   const auto momentum = run.net.momentum();
   if (after_validation && run.new_best) save_checkpoint(run.best_path, *run.net.model, momentum, run.state);
   save_checkpoint(run.last_path, *run.net.model, momentum, run.state);

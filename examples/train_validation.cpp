@@ -27,6 +27,7 @@ std::string validate(TrainRun& run, const std::function<void(int64_t done, int64
   o.workers = static_cast<int>(run.config.workers);
   o.limit = run.config.val_limit;
   o.progress = progress;
+  o.comm = run.comm;  // each rank its share of the images, the confusion matrices summed
   const double t0 = now_s();
   data::EvalResult result;
   try {

@@ -5,10 +5,13 @@
 #include "examples/trainer.h"
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 
+#include "autograd/device_reduce.h"
 #include "autograd/engine.h"
 #include "autograd/ops_basic.h"
 #include "examples/clock.h"
@@ -30,10 +33,50 @@ std::string fmt(const char* format, double v) {
   return buf;
 }
 
+// The pixels the mean of the loss is over (the weighted count with class weights, as
+// cross_entropy divides by), from the CPU labels of the batch. With OHEM the mean is over
+// the kept pixels, which this does not know: the shards are then weighed by their valid
+// pixels, close to but not exactly the one-process step.
+double loss_denominator(const Tensor& labels, const SegLossOptions& o) {
+  const Tensor l = labels.cpu().to(DType::I64);
+  const int64_t* p = l.data<int64_t>();
+  std::vector<double> w;
+  if (o.class_weights.defined()) w = o.class_weights.cpu().to(DType::F64).to_vector<double>();
+  double d = 0;
+  for (int64_t k = 0; k < l.numel(); ++k) {
+    if (p[k] == o.ignore_index) continue;
+    d += w.empty() ? 1.0 : w[static_cast<size_t>(p[k])];
+  }
+  return d;
+}
+
+// PMSDSEN_TEST_FAULT=RANK:ITERATION:kill|hang|interrupt|error: that rank, after that
+// iteration, is killed (SIGKILL), stops (SIGSTOP), gets Ctrl-C (SIGINT) or throws, so that
+// tests can check how the other ranks end (tests/test_train_distributed.cpp).
+void inject_test_fault(int64_t iteration) {
+  static const char* spec = std::getenv("PMSDSEN_TEST_FAULT");
+  if (!spec) return;
+  int rank = -1;
+  long long at = -1;
+  char what[16] = {0};
+  if (std::sscanf(spec, "%d:%lld:%15s", &rank, &at, what) != 3) return;
+  if (rank != comm::world().rank() || at != iteration) return;
+  std::fflush(stdout);
+  if (std::string(what) == "kill") std::raise(SIGKILL);
+  if (std::string(what) == "hang") std::raise(SIGSTOP);
+  if (std::string(what) == "interrupt") {
+    std::raise(SIGINT);
+    return;
+  }
+  PMSDSEN_FAIL("PMSDSEN_TEST_FAULT: an error on rank ", rank, " after iteration ", iteration);
+}
+
 class Loop {
  public:
   Loop(TrainRun& run, const TrainHooks& hooks)
-      : run_(run), c_(run.config), hooks_(hooks), progress_(Progress::stdout_is_terminal(), run.config.log_every) {}
+      : run_(run), c_(run.config), hooks_(hooks), progress_(Progress::stdout_is_terminal(), run.config.log_every) {
+    if (!run.writer) hooks_.quiet = true;  // rank 0 speaks for the run
+  }
 
   TrainResult run() {
     TrainResult r;
@@ -44,6 +87,11 @@ class Loop {
             run_.batches_per_epoch, " batches of ", c_.batch, " per epoch), ", c_.crop_width, "x", c_.crop_height,
             " crops, ", run_.device.str(), "; iterations ", s.iteration, " -> ", run_.total_iters, "; output ",
             c_.out));
+    if (run_.averager)
+      say(str("data parallel: ", run_.comm->size(), " ranks (", comm::mpi_library_version(), "), each ~",
+              c_.batch / run_.comm->size(), " images of every batch of ", c_.batch, "; gradients averaged in ",
+              run_.averager->bucket_count(), " buckets over ", autograd::device_reduce_path(run_.device),
+              c_.sync_bn ? "; batch norm synchronised (--sync-bn)" : "; batch norm per rank"));
 
     try {
       if (c_.val_at_start && s.iteration == 0) {
@@ -87,7 +135,7 @@ class Loop {
           window_start = now_s();
         }
 
-        const bool stop_now = InterruptGuard::requested() || (c_.stop_after > 0 && it >= c_.stop_after);
+        const bool stop_now = interrupted() || (c_.stop_after > 0 && it >= c_.stop_after);
         const bool validate_here = it == run_.total_iters || (run_.val_every > 0 && it % run_.val_every == 0);
         if (validate_here) {
           const double v0 = now_s();
@@ -98,7 +146,7 @@ class Loop {
         } else if (stop_now || (c_.save_every > 0 && it % c_.save_every == 0)) {
           if (!save(r, false)) return finish(r);
         }
-        if (InterruptGuard::requested()) {
+        if (interrupted()) {
           r.status = TrainStatus::Interrupted;
           r.message = str("interrupted at iteration ", it, " of ", run_.total_iters, "; saved ", run_.last_path,
                           "; continue with: pmsdsen train --resume ", c_.out);
@@ -144,7 +192,18 @@ class Loop {
     const SegLoss loss = segmentation_loss(run_.net.model->run(images), labels, run_.loss);
     const Tensor total = c_.aux_weight == 1.0 ? loss.total
                                               : loss.parts[0] + (loss.parts[1] + loss.parts[2]) * c_.aux_weight;
-    const double value = total.item_double();
+    double value = total.item_double();
+    double scale = 1.0;
+    if (run_.averager) {
+      // The whole batch's loss is a mean over its pixels: shard r's share of them, D_r/D,
+      // weighs its gradient (scaled by N D_r / D, which the average divides by N), so N
+      // ranks step as one process would. Every rank then judges the same loss value.
+      const double mine = loss_denominator(batch->labels, run_.loss);
+      double sums[2] = {mine, mine * value};
+      comm::all_reduce(*run_.comm, sums, 2);
+      value = sums[0] > 0 ? sums[1] / sums[0] : sums[1];
+      scale = sums[0] > 0 ? run_.comm->size() * mine / sums[0] : 1.0;
+    }
     if (!std::isfinite(value)) {
       r.status = TrainStatus::NonFinite;
       r.message = str("loss is ", std::isnan(value) ? "NaN" : "infinite", " at iteration ", i + 1, " (lr ",
@@ -152,16 +211,34 @@ class Loop {
       return std::nullopt;
     }
     run_.net.sgd->zero_grad();
-    backward(total);
+    if (run_.averager) {
+      run_.averager->begin();
+      backward(scale == 1.0 ? total : total * scale);
+      run_.averager->finish();
+    } else {
+      backward(total);
+    }
     run_.net.sgd->step(lr);
     s.iteration = i + 1;
     s.epoch = s.iteration / run_.batches_per_epoch;
-    return Step{value, batch->images.size(0)};
+    inject_test_fault(s.iteration);
+    return Step{value, run_.averager ? c_.batch : batch->images.size(0)};
+  }
+
+  // Ctrl-C (SIGTERM from mpirun) reaches the ranks at different moments: they agree,
+  // once an iteration, so that all stop after the same one.
+  bool interrupted() {
+    if (!run_.averager) return InterruptGuard::requested();
+    if (!interrupt_agreed_)
+      interrupt_agreed_ = comm::all_reduce_value<int>(*run_.comm, InterruptGuard::requested() ? 1 : 0,
+                                                      comm::ReduceOp::Max) != 0;
+    return interrupt_agreed_;
   }
 
   void validate_now() {
     say(validate(run_, [this](int64_t done, int64_t total) {
-      if (InterruptGuard::requested()) throw ValidationInterrupted{};
+      // Several ranks finish their validation: stopping in it would leave the others waiting.
+      if (!run_.averager && InterruptGuard::requested()) throw ValidationInterrupted{};
       if (!hooks_.quiet) progress_.status(str("validating ", done, "/", total));
     }));
   }
@@ -206,6 +283,7 @@ class Loop {
   Progress progress_;
   double last_val_seconds_ = 0.0;
   int64_t last_skipped_ = 0;
+  bool interrupt_agreed_ = false;
 };
 
 }  // namespace

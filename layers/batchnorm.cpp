@@ -19,6 +19,8 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
                 "): expected [N, ", channels_, ", H, W], got ", x.str());
   const bool batch_stats = is_training() && !frozen_;
   if (batch_stats) num_batches_tracked_->data<int64_t>()[0] += 1;  // a host-side counter
+  if (batch_stats && sync_)
+    return ops::sync_batch_norm(x, *weight_, *bias_, *running_mean_, *running_var_, *sync_, momentum_, eps_);
   return ops::batch_norm(x, *weight_, *bias_, *running_mean_, *running_var_, batch_stats, momentum_,
                          eps_);
 }
@@ -26,6 +28,11 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
 void freeze_batch_norm(Module& root, bool frozen) {
   if (auto* bn = dynamic_cast<BatchNorm2d*>(&root)) bn->set_frozen(frozen);
   for (const auto& [name, child] : root.children()) freeze_batch_norm(*child, frozen);
+}
+
+void sync_batch_norm(Module& root, comm::Communicator* comm) {
+  if (auto* bn = dynamic_cast<BatchNorm2d*>(&root)) bn->set_sync(comm);
+  for (const auto& [name, child] : root.children()) sync_batch_norm(*child, comm);
 }
 
 }  // namespace pmsdsen

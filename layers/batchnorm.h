@@ -3,6 +3,7 @@
 // num_batches_tracked (int64). Frozen: evaluation statistics and no updates even while
 // the model trains (the authors' second Cityscapes stage); the affine parameters stay
 // trainable unless their requires_grad is switched off.
+#include "core/comm.h"
 #include "layers/module.h"
 
 namespace pmsdsen {
@@ -12,6 +13,10 @@ class BatchNorm2d : public Module {
   explicit BatchNorm2d(int64_t channels, double eps = 1e-5, double momentum = 0.1);
   Tensor forward(const Tensor& x) override;
   void set_frozen(bool frozen) { frozen_ = frozen; }
+  // Data parallelism: while training (not frozen), statistics over the batch of every
+  // rank of `comm` (ops::sync_batch_norm); nullptr: this process's batch alone.
+  void set_sync(comm::Communicator* comm) { sync_ = comm; }
+  comm::Communicator* sync() const { return sync_; }
   bool frozen() const { return frozen_; }
   double eps() const { return eps_; }
   int64_t channels() const { return channels_; }
@@ -21,6 +26,7 @@ class BatchNorm2d : public Module {
   int64_t channels_;
   double eps_, momentum_;
   bool frozen_ = false;
+  comm::Communicator* sync_ = nullptr;
   Tensor* weight_;
   Tensor* bias_;
   Tensor* running_mean_;
@@ -30,5 +36,7 @@ class BatchNorm2d : public Module {
 
 // Applies `frozen` to every BatchNorm2d inside `root`.
 void freeze_batch_norm(Module& root, bool frozen = true);
+// Applies set_sync(comm) to every BatchNorm2d inside `root` (train --sync-bn).
+void sync_batch_norm(Module& root, comm::Communicator* comm);
 
 }  // namespace pmsdsen

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages pmsdsen builds with. Safe to run again: it installs only
-# what is missing. The CUDA toolkit (nvcc, cuBLAS, cuDNN) is expected under /usr/local/cuda.
+# what is missing. The CUDA toolkit (nvcc, cuBLAS, cuDNN, NCCL) is expected under
+# /usr/local/cuda. Open MPI: data-parallel training and its two-rank tests (mpirun).
 #   tools/setup.sh           build and test dependencies
 #   tools/setup.sh --torch   also Debian's PyTorch, for tools/*.py (fixtures, baselines)
 #   tools/setup.sh --fuzz    also clang 14 with libFuzzer and its OpenMP, for tools/fuzz.sh
 # Without a network it falls back to the .debs carried in build-deps/debs/ (tools/setup_carried.sh).
 set -euo pipefail
 
-packages=(cmake g++ make libgtest-dev libbenchmark-dev nlohmann-json3-dev libstb-dev libjpeg62-turbo-dev)
+packages=(cmake g++ make libgtest-dev libbenchmark-dev nlohmann-json3-dev libstb-dev libjpeg62-turbo-dev
+  openmpi-bin libopenmpi-dev)
 for option in "$@"; do
   case "$option" in
     # OpenBLAS: without it Debian's PyTorch falls back to the reference BLAS, several times slower.

@@ -45,5 +45,10 @@ case "${1:-}" in
     ;;
   *) echo "test.sh: unknown option $1 (--sanitize or --race)" >&2; exit 2 ;;
 esac
+if grep -q 'Mpi.TwoRanks\]=\] "[^"]*mpi' "$dir/tests/CTestTestfile.cmake" 2>/dev/null; then
+  echo "test: the data-parallel tests run on 2 ranks (mpirun -np 2: Mpi.TwoRanks, TrainDistributed.*)"
+else
+  echo "test: the data-parallel tests on 2 ranks: skipped: no MPI (or a sanitizer build)"
+fi
 cd "$dir"
 ctest --output-on-failure -j "$(nproc)" --timeout 1200 "${filter[@]}"
