@@ -170,7 +170,9 @@ void* cuda_allocate(size_t bytes) {
     void* p = it->second;
     c.acc.on_alloc(it->first);
     c.live.emplace(p, it->first);
-    on_handed_out(p, bytes, it->first);
+    // A graph replays into a pool's blocks whatever the allocator thinks of them: the
+    // emulated GPU must not poison them, nor the slack of one that served a smaller tensor.
+    on_handed_out(p, pool ? it->first : bytes, it->first);
     cached.erase(it);
     return p;
   }
@@ -200,7 +202,7 @@ void* cuda_allocate(size_t bytes) {
     c.pool_of.emplace(p, pool);
     pool->reserved += size;
   }
-  on_handed_out(p, bytes, size);
+  on_handed_out(p, pool ? size : bytes, size);
   return p;
 }
 
@@ -212,9 +214,13 @@ void cuda_deallocate(void* p, size_t /*bytes*/) {
   const size_t size = it->second;
   c.live.erase(it);
   c.acc.on_free(size);
-  on_cached(p, size);
   const auto owner = c.pool_of.find(p);
-  (owner != c.pool_of.end() ? owner->second->free_blocks : c.free_blocks).emplace(size, p);
+  if (owner != c.pool_of.end()) {
+    owner->second->free_blocks.emplace(size, p);  // not poisoned: a graph may still use it
+    return;
+  }
+  on_cached(p, size);
+  c.free_blocks.emplace(size, p);
 }
 #endif
 
