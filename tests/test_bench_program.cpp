@@ -13,18 +13,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-CommandResult run_shell(const std::string& command) {
-  CommandResult r;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
-  const int status = pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 TEST(BenchProgram, PmsdsenBenchRunsTheBenchmarkProgram) {
   const CommandResult help = run_tool("bench --help");
   EXPECT_EQ(help.status, 0) << help.output;
@@ -38,7 +26,7 @@ TEST(BenchProgram, AMissingBenchProgramIsNamed) {
   const fs::path dir = temp_dir("bench_program");
   fs::copy_file(PMSDSEN_TOOL_PATH, dir / "pmsdsen");
   fs::permissions(dir / "pmsdsen", fs::perms::owner_all);
-  const CommandResult r = run_shell("'" + (dir / "pmsdsen").string() + "' bench kernels");
+  const CommandResult r = run_command("'" + (dir / "pmsdsen").string() + "' bench kernels");
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_OUTPUT_HAS(r, "pmsdsen bench: error: the benchmarks are the program pmsdsen-bench, not found");
   EXPECT_OUTPUT_HAS(r, (dir / "pmsdsen-bench").string());
@@ -46,13 +34,13 @@ TEST(BenchProgram, AMissingBenchProgramIsNamed) {
 }
 
 TEST(BenchProgram, OnlyTheBenchProgramLinksCudnn) {
-  const CommandResult tool = run_shell(std::string("ldd '") + PMSDSEN_TOOL_PATH + "'");
+  const CommandResult tool = run_command(std::string("ldd '") + PMSDSEN_TOOL_PATH + "'");
   ASSERT_EQ(tool.status, 0) << tool.output;
   EXPECT_NE(tool.output.find("libc.so"), std::string::npos) << tool.output;  // ldd listed something
   EXPECT_EQ(tool.output.find("cudnn"), std::string::npos) << tool.output;
 #if defined(PMSDSEN_WITH_CUDNN)
   const fs::path bench = fs::path(PMSDSEN_TOOL_PATH).parent_path() / "pmsdsen-bench";
-  const CommandResult b = run_shell("ldd '" + bench.string() + "'");
+  const CommandResult b = run_command("ldd '" + bench.string() + "'");
   EXPECT_NE(b.output.find("cudnn"), std::string::npos) << b.output;
 #endif
 }

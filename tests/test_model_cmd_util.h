@@ -14,12 +14,10 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `pmsdsen <args>` (args are passed to the shell as written: quote paths with spaces),
-// with the environment settings `env` ("NAME=value ...") when given.
-inline CommandResult run_tool(const std::string& args, const std::string& env = "") {
-  const std::string command = env + (env.empty() ? "'" : " '") + PMSDSEN_TOOL_PATH + "' " + args + " 2>&1";
+// Runs a shell command line, its stderr joined to its stdout.
+inline CommandResult run_command(const std::string& command) {
   CommandResult r;
-  FILE* pipe = popen(command.c_str(), "r");
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   if (!pipe) return r;
   std::array<char, 4096> buf;
   size_t n;
@@ -27,6 +25,12 @@ inline CommandResult run_tool(const std::string& args, const std::string& env = 
   const int status = pclose(pipe);
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// Runs `pmsdsen <args>` (args are passed to the shell as written: quote paths with spaces),
+// with the environment settings `env` ("NAME=value ...") when given.
+inline CommandResult run_tool(const std::string& args, const std::string& env = "") {
+  return run_command(env + (env.empty() ? "'" : " '") + PMSDSEN_TOOL_PATH + "' " + args);
 }
 
 inline std::string temp_file(const std::string& name) { return std::string(::testing::TempDir()) + "pmsdsen_cmd_" + name; }

@@ -29,17 +29,8 @@ test::CommandResult run_ranks(int ranks, const std::string& args, const std::str
   if (ranks == 1) return test::run_tool(args, env);
   std::string forward = " -x OMP_NUM_THREADS=1 -x OMP_WAIT_POLICY=passive";
   if (!env.empty()) forward += " -x " + env.substr(0, env.find('='));
-  const std::string command = env + " " + kMpirun + " -np " + std::to_string(ranks) + forward + " '" +
-                              PMSDSEN_TOOL_PATH + "' " + args + " 2>&1";
-  test::CommandResult r;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
-  const int status = pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return test::run_command(env + " " + kMpirun + " -np " + std::to_string(ranks) + forward + " '" +
+                           PMSDSEN_TOOL_PATH + "' " + args);
 }
 
 #define SKIP_WITHOUT_MPI() \
