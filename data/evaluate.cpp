@@ -42,10 +42,9 @@ EvalResult evaluate(const Dataset& dataset, const Predictor& predictor, const Ev
   int64_t mine = total;  // the images this rank predicts: its positions in batches of `ranks`
   if (ranks > 1) {
     mine = 0;
-    for (int64_t i = 0; i < total; ++i) {
-      const int64_t first = i / ranks * ranks, m = std::min<int64_t>(ranks, dataset.size() - first), p = i - first;
-      const int64_t r = options.comm->rank();
-      mine += p >= m * r / ranks && p < m * (r + 1) / ranks;
+    for (int64_t first = 0; first < total; first += ranks) {
+      const auto [a, b] = shard_range(std::min<int64_t>(ranks, dataset.size() - first), options.comm->rank(), ranks);
+      mine += std::max<int64_t>(0, std::min(first + b, total) - (first + a));
     }
   }
   Loader loader(dataset, lc);

@@ -68,7 +68,8 @@ std::pair<int64_t, int64_t> Loader::positions(int64_t iteration) const {
   const int64_t whole_first = (iteration % batches_per_epoch_) * config_.batch_size;
   const int64_t whole_last = std::min<int64_t>(whole_first + config_.batch_size, dataset_.size());
   const int64_t n = whole_last - whole_first;
-  return {whole_first + n * config_.shard / config_.shards, whole_first + n * (config_.shard + 1) / config_.shards};
+  const auto [first, last] = shard_range(n, config_.shard, config_.shards);
+  return {whole_first + first, whole_first + last};
 }
 
 std::vector<int64_t> Loader::batch_indices(int64_t iteration) const {

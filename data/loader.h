@@ -50,6 +50,12 @@ struct LoaderConfig {
   int64_t shard = 0, shards = 1;
 };
 
+// Positions [n * shard / shards, n * (shard + 1) / shards) of n: the slice of a batch of n
+// samples that shard `shard` of `shards` takes (LoaderConfig::shard).
+inline std::pair<int64_t, int64_t> shard_range(int64_t n, int64_t shard, int64_t shards) {
+  return {n * shard / shards, n * (shard + 1) / shards};
+}
+
 struct Batch {
   Tensor images;  // [N, 3, H, W] float32, CPU, normalised
   Tensor labels;  // [N, H, W] int64, CPU, 255 = ignore
@@ -94,8 +100,8 @@ class Loader {
     std::exception_ptr error;
   };
   void work();
-  void shut_down();
-  std::pair<int64_t, int64_t> positions(int64_t iteration) const;  // this shard's, in the epoch's order  // stops and joins the workers
+  void shut_down();  // stops and joins the workers
+  std::pair<int64_t, int64_t> positions(int64_t iteration) const;  // this shard's, in the epoch's order
 
   const Dataset& dataset_;
   LoaderConfig config_;

@@ -11,12 +11,7 @@ CudaGraphForward::CudaGraphForward(PMSDSEN& model) : model_(model) {
                 "CudaGraphForward: the model must be on CUDA and in evaluation mode");
 }
 
-CudaGraphForward::~CudaGraphForward() {
-  graph_.reset();
-  input_ = Tensor();
-  output_ = Tensor();
-  pool_.reset();
-}
+CudaGraphForward::~CudaGraphForward() = default;  // members in reverse order: the pool last
 
 void CudaGraphForward::capture(const Tensor& x) {
   graph_.reset();

@@ -25,6 +25,13 @@ Tensor crop_logits(const Tensor& logits, int64_t h, int64_t w) {
   return crop_top_left(logits.cpu(), h, w).to(logits.device());
 }
 
+// The image with zero rows and columns added at the bottom and right up to multiples of
+// 8, which the network needs, on the image's device (padded on the host).
+Tensor padded_to_8(const Tensor& image) {
+  if (image.size(2) % 8 == 0 && image.size(3) % 8 == 0) return image;
+  return pad_to_multiple(image.cpu(), 8).to(image.device());
+}
+
 }  // namespace
 
 Predictor::Predictor(PMSDSEN& model, bool use_plan)
@@ -32,23 +39,17 @@ Predictor::Predictor(PMSDSEN& model, bool use_plan)
   // The inference plan copies the weights as they are now (models/plan/plan.h).
   if (use_plan && device_.is_cpu() && !model.is_training()) {
     auto plan = std::make_shared<plan::InferencePlan>(model);
-    network_ = [plan](const Tensor& image) { return plan->forward(pad_to_multiple(image, 8)); };
+    network_ = [plan](const Tensor& image) { return plan->forward(padded_to_8(image)); };
     engine_ = Engine::Plan;
     return;
   }
   if (use_plan && device_.is_cuda() && !model.is_training()) {
     auto graph = std::make_shared<CudaGraphForward>(model);
-    network_ = [graph](const Tensor& image) {
-      if (image.size(2) % 8 == 0 && image.size(3) % 8 == 0) return graph->forward(image);
-      return graph->forward(pad_to_multiple(image.cpu(), 8).to(image.device()));
-    };
+    network_ = [graph](const Tensor& image) { return graph->forward(padded_to_8(image)); };
     engine_ = Engine::CudaGraph;
     return;
   }
-  network_ = [&model](const Tensor& image) {
-    if (image.size(2) % 8 == 0 && image.size(3) % 8 == 0) return model.forward(image);
-    return model.forward(pad_to_multiple(image.cpu(), 8).to(image.device()));
-  };
+  network_ = [&model](const Tensor& image) { return model.forward(padded_to_8(image)); };
 }
 
 Predictor::Predictor(Network network, int64_t classes, Device device)
