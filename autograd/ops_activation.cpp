@@ -1,5 +1,6 @@
 #include "autograd/ops_activation.h"
 
+#include "autograd/grad_mode.h"
 #include "autograd/op_impl.h"
 
 namespace pmsdsen::ops {
@@ -112,5 +113,78 @@ Tensor softmax_groups(const Tensor& x, int64_t groups) {
     });
   });
 }
+
+// ---- the inference epilogue -------------------------------------------------------------
+
+void check_inference_only(const char* op, std::initializer_list<const Tensor*> operands) {
+  if (!autograd::GradMode::is_enabled()) return;
+  for (const Tensor* t : operands)
+    PMSDSEN_CHECK(!t->defined() || !t->requires_grad(), op, " is for inference and has no gradient: run it "
+                  "under autograd::NoGradGuard, or with operands that need none (one needs a gradient: ",
+                  t->str(), ")");
+}
+
+template <class T>
+Epilogue<T> epilogue_args(const EpilogueSpec& e, const Shape& shape, const Tensor& like, const char* op) {
+  PMSDSEN_CHECK(shape.size() >= 2, op, ": the epilogue needs an output [N, C, ...], got ", shape_str(shape));
+  const int64_t N = shape[0], C = shape[1];
+  auto operand = [&](const Tensor& t, int64_t numel, const char* what, const char* expect) -> const T* {
+    if (!t.defined()) return nullptr;
+    check_same_device(like, t, op);
+    check_same_dtype(like, t, op);
+    PMSDSEN_CHECK(t.numel() == numel, op, ": epilogue ", what, " must be ", expect, " (", numel,
+                  " values) for an output ", shape_str(shape), ", got ", t.str());
+    return t.data<T>();
+  };
+  Epilogue<T> a;
+  a.scale = operand(e.scale, N * C, "scale", "[N, C, 1, 1]");
+  if (e.residual.defined())
+    PMSDSEN_CHECK(e.residual.shape() == shape, op, ": epilogue residual ", e.residual.str(),
+                  " does not match the output ", shape_str(shape));
+  a.residual = operand(e.residual, shape_numel(shape), "residual", "the output's shape");
+  PMSDSEN_CHECK(!e.residual_scale.defined() || e.residual.defined(), op,
+                ": epilogue residual_scale without a residual");
+  a.residual_scale = operand(e.residual_scale, N * C, "residual_scale", "[N, C, 1, 1]");
+  a.mul = operand(e.mul, C, "mul", "[C]");
+  a.add = operand(e.add, C, "add", "[C]");
+  a.act = e.act;
+  if (e.act == EpiAct::Prelu) {
+    PMSDSEN_CHECK(e.slope.defined(), op, ": epilogue PReLU without a slope");
+    a.slope_count = e.slope.numel();
+    a.slope = operand(e.slope, a.slope_count == 1 ? 1 : C, "slope", "[C] or [1]");
+  } else {
+    PMSDSEN_CHECK(!e.slope.defined(), op, ": epilogue slope given without a PReLU activation");
+  }
+  a.leaky_slope = static_cast<T>(e.leaky_slope);
+  return a;
+}
+template Epilogue<float> epilogue_args<float>(const EpilogueSpec&, const Shape&, const Tensor&, const char*);
+template Epilogue<double> epilogue_args<double>(const EpilogueSpec&, const Shape&, const Tensor&, const char*);
+
+namespace {
+
+void run_epilogue(const char* op, const Tensor& x, const Tensor& y, const EpilogueSpec& e) {
+  check_input(x, op);
+  check_inference_only(op, {&x, &e.scale, &e.residual, &e.residual_scale, &e.mul, &e.add, &e.slope});
+  PMSDSEN_CHECK(x.dim() >= 2, op, ": x must be [N, C, ...], got ", x.str());
+  on_backend(x, op, [&](auto b) {
+    using B = decltype(b);
+    using T = typename B::Scalar;
+    const NCS d(x);
+    B::epilogue(x.data<T>(), y.data<T>(), d.N, d.C, d.S, epilogue_args<T>(e, x.shape(), x, op));
+    return y;
+  });
+}
+
+}  // namespace
+
+Tensor epilogue(const Tensor& x, const EpilogueSpec& e) {
+  check_defined(x, "epilogue", "x");
+  Tensor y = Tensor::empty_like(x);
+  run_epilogue("epilogue", x, y, e);
+  return y;
+}
+
+void epilogue_(const Tensor& x, const EpilogueSpec& e) { run_epilogue("epilogue_", x, x, e); }
 
 }  // namespace pmsdsen::ops

@@ -95,10 +95,9 @@ void check_bias(const char* op, const Tensor& b, int64_t channels) {
                 "], got ", shape_str(b.shape()));
 }
 
-}  // namespace
-
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
-  const char* op = "conv2d";
+// The checked geometry of conv2d(x, weight, bias) (also conv2d_epilogue's).
+ConvShape conv2d_shape(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                       const Conv2dOptions& o) {
   check_operands(op, x, weight, bias);
   PMSDSEN_CHECK(o.stride >= 1 && o.dilation >= 1 && o.padding >= 0 && o.groups >= 1, op,
                 ": need stride >= 1, dilation >= 1, padding >= 0, groups >= 1; got stride ",
@@ -126,7 +125,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   PMSDSEN_CHECK(s.out_h >= 1 && s.out_w >= 1, op, ": x ", shape_str(x.shape()),
                 " is too small for a ", s.kernel_h, "x", s.kernel_w, " kernel with padding ",
                 s.padding, " and dilation ", s.dilation);
+  return s;
+}
 
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
+  const char* op = "conv2d";
+  const ConvShape s = conv2d_shape(op, x, weight, bias, o);
   return on_backend(x, op, [&](auto b) {
     using B = decltype(b);
     Tensor y = conv_forward<B>(s, x, weight, bias);
@@ -202,6 +208,21 @@ Tensor channel_conv1d(const Tensor& x, const Tensor& weight) {
       return {node.needs_grad(0) ? channel_conv_kernel<B>(ChannelConv::InputGrad, g, sw, sx.shape(), k) : Tensor(),
               node.needs_grad(1) ? channel_conv_kernel<B>(ChannelConv::WeightGrad, g, sx, sw.shape(), k) : Tensor()};
     });
+  });
+}
+
+Tensor conv2d_epilogue(const Tensor& x, const Tensor& weight, const Conv2dOptions& o, const EpilogueSpec& e) {
+  const char* op = "conv2d_epilogue";
+  const ConvShape s = conv2d_shape(op, x, weight, Tensor(), o);
+  check_inference_only(op, {&x, &weight, &e.scale, &e.residual, &e.residual_scale, &e.mul, &e.add, &e.slope});
+  return on_backend(x, op, [&](auto b) {
+    using B = decltype(b);
+    using T = typename B::Scalar;
+    const Shape shape{s.batch, s.out_channels, s.out_h, s.out_w};
+    const Epilogue<T> args = epilogue_args<T>(e, shape, x, op);
+    Tensor y = Tensor::empty(shape, x.dtype(), x.device());
+    B::conv2d_forward_epilogue(s, x.data<T>(), weight.data<T>(), y.data<T>(), args);
+    return y;
   });
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Convolutions, with PyTorch's semantics (output sizes rounded down, zero padding,
 // weight layouts [Cout, Cin/groups, kH, kW] and, transposed, [Cin, Cout, kH, kW]).
+#include "autograd/epilogue_spec.h"
 #include "core/tensor.h"
 
 namespace pmsdsen::ops {
@@ -16,6 +17,11 @@ struct Conv2dOptions {
 // Fast paths: 1x1 (a matrix product), depthwise 3x3 with any dilation, dense 3x3.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
               const Conv2dOptions& options = {});
+
+// Inference: epilogue(conv2d(x, weight)) with no bias of its own (a bias is e.add). On
+// CUDA the depthwise kernel applies the epilogue before its stores; elsewhere one pass
+// follows the product. Not differentiable (see ops::epilogue).
+Tensor conv2d_epilogue(const Tensor& x, const Tensor& weight, const Conv2dOptions& options, const EpilogueSpec& e);
 
 struct ConvTranspose2dOptions {
   int64_t stride = 1;

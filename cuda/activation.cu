@@ -89,6 +89,34 @@ __global__ void softmax_groups_backward_kernel(const float* __restrict__ gy, con
   }
 }
 
+// One (sample, channel) plane per grid row; x and y may be the same memory (no
+// __restrict__ on them: each element is read and written by one thread).
+template <bool kVec>
+__global__ void epilogue_kernel(const float* x, float* y, int64_t planes, int64_t C, int64_t S,
+                                Epilogue<float> e) {
+  for (int64_t plane = blockIdx.y; plane < planes; plane += gridDim.y) {
+    const hd::EpiPlane<float> p = hd::epilogue_plane(e, plane, C);
+    const int64_t base = plane * S;
+    const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+    const int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    const bool res = e.residual != nullptr;
+    if constexpr (kVec) {
+      const float4* xp = reinterpret_cast<const float4*>(x + base);
+      const float4* rp = res ? reinterpret_cast<const float4*>(e.residual + base) : nullptr;
+      float4* yp = reinterpret_cast<float4*>(y + base);
+      for (int64_t i = first; i < S / 4; i += stride) {
+        const float4 v = xp[i];
+        const float4 r = res ? rp[i] : make_float4(0.f, 0.f, 0.f, 0.f);
+        yp[i] = make_float4(hd::epilogue_value(p, res, v.x, r.x), hd::epilogue_value(p, res, v.y, r.y),
+                            hd::epilogue_value(p, res, v.z, r.z), hd::epilogue_value(p, res, v.w, r.w));
+      }
+    } else {
+      for (int64_t i = first; i < S; i += stride)
+        y[base + i] = hd::epilogue_value(p, res, x[base + i], res ? e.residual[base + i] : 0.f);
+    }
+  }
+}
+
 }  // namespace
 
 void gelu_forward(const float* x, float* y, int64_t n) { flat_map(x, y, n, Gelu{}); }
@@ -138,6 +166,16 @@ void softmax_groups_backward(const float* gy, const float* y, float* gx, int64_t
   const int64_t total = N * C * S;
   if (total == 0) return;
   PMSDSEN_LAUNCH(softmax_groups_backward_kernel, grid_for(total), kThreads, 0)(gy, y, gx, total, G, C * S);
+}
+
+void epilogue(const float* x, float* y, int64_t N, int64_t C, int64_t S, const Epilogue<float>& e) {
+  const int64_t planes = N * C;
+  if (planes == 0 || S == 0) return;
+  const bool vec = S % 4 == 0 && detail::aligned16(x) && detail::aligned16(y) &&
+                   (!e.residual || detail::aligned16(e.residual));
+  const dim3 grid = detail::plane_grid(planes, vec ? S / 4 : S);
+  if (vec) PMSDSEN_LAUNCH(epilogue_kernel<true>, grid, kThreads, 0)(x, y, planes, C, S, e);
+  else PMSDSEN_LAUNCH(epilogue_kernel<false>, grid, kThreads, 0)(x, y, planes, C, S, e);
 }
 
 }  // namespace pmsdsen::cuda

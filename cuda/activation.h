@@ -4,6 +4,8 @@
 // (core/activation_math.h).
 #include <cstdint>
 
+#include "core/epilogue_math.h"
+
 namespace pmsdsen::cuda {
 
 void gelu_forward(const float* x, float* y, int64_t n);
@@ -19,5 +21,8 @@ void prelu_backward(const float* gy, const float* x, const float* slope, int64_t
 void softmax_groups_forward(const float* x, float* y, int64_t N, int64_t G, int64_t C, int64_t S);
 void softmax_groups_backward(const float* gy, const float* y, float* gx, int64_t N, int64_t G,
                              int64_t C, int64_t S);
+
+// y = the epilogue of x (core/epilogue_math.h) over [N, C, S]; y may be x.
+void epilogue(const float* x, float* y, int64_t N, int64_t C, int64_t S, const Epilogue<float>& e);
 
 }  // namespace pmsdsen::cuda

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/conv_math.h"
+#include "cuda/activation.h"
 #include "cuda/blas.h"
 #include "cuda/conv.h"
 #include "cuda/conv_internal.h"
@@ -179,6 +180,13 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* w, const fl
     }
   }
   if (bias) conv_add_bias(y, bias, s.batch, s.out_channels, plane);
+}
+
+void conv2d_forward_epilogue(const ConvShape& s, const float* x, const float* w, float* y,
+                             const Epilogue<float>& epi) {
+  if (use_depthwise(s)) return depthwise3x3_forward_epilogue(s, x, w, y, epi);
+  conv2d_forward(s, x, w, nullptr, y);
+  epilogue(y, y, s.batch, s.out_channels, s.out_plane(), epi);
 }
 
 void conv2d_backward_input(const ConvShape& s, const float* gy, const float* w, float* gx) {

@@ -8,10 +8,15 @@
 #include <cstdint>
 
 #include "core/conv_math.h"
+#include "core/epilogue_math.h"
 
 namespace pmsdsen::cuda {
 
 void conv2d_forward(const ConvShape& s, const float* x, const float* w, const float* bias, float* y);
+// Inference: y = epilogue(conv(x, w)) (no bias: it is the epilogue's add). The depthwise
+// kernel applies it before its stores; the other paths in one pass after the product.
+void conv2d_forward_epilogue(const ConvShape& s, const float* x, const float* w, float* y,
+                             const Epilogue<float>& epi);
 void conv2d_backward_input(const ConvShape& s, const float* gy, const float* w, float* gx);
 void conv2d_backward_weight(const ConvShape& s, const float* gy, const float* x, float* gw);
 void conv_add_bias(float* y, const float* bias, int64_t batch, int64_t channels, int64_t plane);
@@ -19,6 +24,8 @@ void conv_bias_backward(const float* gy, int64_t batch, int64_t channels, int64_
 
 void depthwise3x3_forward(const ConvShape& s, const float* x, const float* w, const float* bias,
                           float* y);
+void depthwise3x3_forward_epilogue(const ConvShape& s, const float* x, const float* w, float* y,
+                                   const Epilogue<float>& epi);
 void depthwise3x3_backward_input(const ConvShape& s, const float* gy, const float* w, float* gx);
 void depthwise3x3_backward_weight(const ConvShape& s, const float* gy, const float* x, float* gw);
 

@@ -4,7 +4,8 @@
 // spaced by the warp width, so shared-memory reads are conflict-free and stores
 // coalesced. The input gradient is the same kernel with the taps reversed; the weight
 // gradient writes per-(channel, tile) partial sums that a second kernel adds up in a
-// fixed order.
+// fixed order. In inference the forward applies an epilogue (core/epilogue_math.h:
+// folded BN, activation, residual) to each output before its store.
 #include <algorithm>
 
 #include "cuda/conv.h"
@@ -44,7 +45,7 @@ __device__ void load_tile(float* tile, const float* __restrict__ in, const Geome
 __global__ void __launch_bounds__(kThreadsX * kThreadsY)
     depthwise_kernel(const float* __restrict__ x, const float* __restrict__ w,
                      const float* __restrict__ bias, float* __restrict__ y, Geometry g,
-                     int channels, int64_t plane0, bool flip) {
+                     int channels, int64_t plane0, bool flip, Epilogue<float> epi, bool has_epi) {
   PMSDSEN_DYNAMIC_SHARED(float, tile);
   const int64_t p = plane0 + blockIdx.z;
   const int c = static_cast<int>(p % channels);
@@ -54,6 +55,8 @@ __global__ void __launch_bounds__(kThreadsX * kThreadsY)
 #pragma unroll
   for (int t = 0; t < 9; ++t) wr[t] = w[9 * c + (flip ? 8 - t : t)];
   const float b = bias ? bias[c] : 0.f;
+  const hd::EpiPlane<float> ep = hd::epilogue_plane(epi, p, channels);
+  const float* res = epi.residual ? epi.residual + p * g.out_h * static_cast<int64_t>(g.out_w) : nullptr;
   __syncthreads();
   const int tx = threadIdx.x % kThreadsX, ty = threadIdx.x / kThreadsX;
   const int cols = g.tile_cols(), d = g.dil;
@@ -72,7 +75,8 @@ __global__ void __launch_bounds__(kThreadsX * kThreadsY)
 #pragma unroll
         for (int kx = 0; kx < 3; ++kx)
           acc = fmaf(wr[3 * ky + kx], tile[(ly + ky * d) * cols + lx + kx * d], acc);
-      out[static_cast<int64_t>(oy) * g.out_w + ox] = acc;
+      const int64_t o = static_cast<int64_t>(oy) * g.out_w + ox;
+      out[o] = has_epi ? hd::epilogue_value(ep, res != nullptr, acc, res ? res[o] : 0.f) : acc;
     }
   }
 }
@@ -146,14 +150,14 @@ Geometry checked_geometry(const ConvShape& s, bool input_grad) {
 }
 
 void launch_depthwise(const ConvShape& s, const float* in, const float* w, const float* bias,
-                      float* out, bool input_grad) {
+                      float* out, bool input_grad, const Epilogue<float>* epi = nullptr) {
   const Geometry g = checked_geometry(s, input_grad);
   const int64_t planes = s.batch * s.in_channels;
   if (planes == 0 || g.out_h == 0 || g.out_w == 0) return;  // nothing to write; a 0-sized grid is an error
   for (int64_t p0 = 0; p0 < planes; p0 += kMaxGridZ) {
     const int64_t count = std::min<int64_t>(kMaxGridZ, planes - p0);
     PMSDSEN_LAUNCH(depthwise_kernel, tile_grid(g, count), kThreadsX * kThreadsY, tile_bytes(g))(in, w, bias, out, g,
-        static_cast<int>(s.in_channels), p0, input_grad);
+        static_cast<int>(s.in_channels), p0, input_grad, epi ? *epi : Epilogue<float>{}, epi != nullptr);
   }
 }
 
@@ -162,6 +166,11 @@ void launch_depthwise(const ConvShape& s, const float* in, const float* w, const
 void depthwise3x3_forward(const ConvShape& s, const float* x, const float* w, const float* bias,
                           float* y) {
   launch_depthwise(s, x, w, bias, y, false);
+}
+
+void depthwise3x3_forward_epilogue(const ConvShape& s, const float* x, const float* w, float* y,
+                                   const Epilogue<float>& epi) {
+  launch_depthwise(s, x, w, nullptr, y, false, &epi);
 }
 
 void depthwise3x3_backward_input(const ConvShape& s, const float* gy, const float* w, float* gx) {

@@ -139,6 +139,21 @@ void softmax_groups_backward(const T* gy, const T* y, T* gx, int64_t N, int64_t 
   }, grain_for(S * G * 2));
 }
 
+template <class T>
+void epilogue(const T* x, T* y, int64_t N, int64_t C, int64_t S, const Epilogue<T>& e) {
+  parallel_for(0, N * C, [&](int64_t plane) {
+    const hd::EpiPlane<T> p = hd::epilogue_plane(e, plane, C);
+    const T* xp = x + plane * S;
+    T* yp = y + plane * S;
+    if (e.residual) {
+      const T* rp = e.residual + plane * S;
+      for (int64_t i = 0; i < S; ++i) yp[i] = hd::epilogue_value<T, CpuMath>(p, true, xp[i], rp[i]);
+    } else {
+      for (int64_t i = 0; i < S; ++i) yp[i] = hd::epilogue_value<T, CpuMath>(p, false, xp[i], T(0));
+    }
+  }, grain_for(S));
+}
+
 #define PMSDSEN_INSTANTIATE(T)                                                                 \
   template void gelu_forward<T>(const T*, T*, int64_t);                                        \
   template void gelu_backward<T>(const T*, const T*, T*, int64_t);                             \
@@ -151,7 +166,8 @@ void softmax_groups_backward(const T* gy, const T* y, T* gx, int64_t N, int64_t 
                                   int64_t, int64_t);                                           \
   template void softmax_groups_forward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t);   \
   template void softmax_groups_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t,  \
-                                           int64_t);
+                                           int64_t);                                           \
+  template void epilogue<T>(const T*, T*, int64_t, int64_t, int64_t, const Epilogue<T>&);
 PMSDSEN_INSTANTIATE(float)
 PMSDSEN_INSTANTIATE(double)
 #undef PMSDSEN_INSTANTIATE

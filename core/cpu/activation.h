@@ -3,6 +3,8 @@
 // softmax across channel groups. Float and double; contiguous memory.
 #include <cstdint>
 
+#include "core/epilogue_math.h"
+
 namespace pmsdsen::cpu {
 
 template <class T>
@@ -36,5 +38,9 @@ void softmax_groups_forward(const T* x, T* y, int64_t N, int64_t G, int64_t C, i
 template <class T>
 void softmax_groups_backward(const T* gy, const T* y, T* gx, int64_t N, int64_t G, int64_t C,
                              int64_t S);
+
+// y = the epilogue of x (core/epilogue_math.h) over [N, C, S]; y may be x.
+template <class T>
+void epilogue(const T* x, T* y, int64_t N, int64_t C, int64_t S, const Epilogue<T>& e);
 
 }  // namespace pmsdsen::cpu

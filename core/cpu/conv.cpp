@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/cpu/activation.h"
 #include "core/cpu/gemm.h"
 #include "core/error.h"
 #include "core/parallel.h"
@@ -350,8 +351,15 @@ void channel_conv1d_backward_weight(const T* gy, const T* x, T* gw, int64_t batc
   }
 }
 
+template <class T>
+void conv2d_forward_epilogue(const ConvShape& s, const T* x, const T* w, T* y, const Epilogue<T>& e) {
+  conv2d_forward<T>(s, x, w, nullptr, y);
+  epilogue<T>(y, y, s.batch, s.out_channels, s.out_plane(), e);
+}
+
 #define PMSDSEN_INSTANTIATE(T)                                                                   \
   template void conv2d_forward<T>(const ConvShape&, const T*, const T*, const T*, T*);           \
+  template void conv2d_forward_epilogue<T>(const ConvShape&, const T*, const T*, T*, const Epilogue<T>&); \
   template void conv2d_backward_input<T>(const ConvShape&, const T*, const T*, T*);              \
   template void conv2d_backward_weight<T>(const ConvShape&, const T*, const T*, T*);             \
   template void conv_add_bias<T>(T*, const T*, int64_t, int64_t, int64_t);                      \

@@ -8,12 +8,17 @@
 #include <cstdint>
 
 #include "core/conv_math.h"
+#include "core/epilogue_math.h"
 
 namespace pmsdsen::cpu {
 
 // y = conv(x, w) + bias (bias may be null). w is [out_channels, cin_g, kh, kw].
 template <class T>
 void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* bias, T* y);
+// Inference: y = epilogue(conv(x, w)) (core/epilogue_math.h), the epilogue one pass
+// after the convolution (the CPU inference plan, models/plan/, fuses it into its tiles).
+template <class T>
+void conv2d_forward_epilogue(const ConvShape& s, const T* x, const T* w, T* y, const Epilogue<T>& e);
 // gx = d(sum y * gy)/dx, overwritten.
 template <class T>
 void conv2d_backward_input(const ConvShape& s, const T* gy, const T* w, T* gx);
