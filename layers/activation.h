@@ -19,6 +19,7 @@ class PReLU : public Module {
   explicit PReLU(int64_t channels, double init = 0.25);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "PReLU"; }
+  const Tensor& weight() const { return *weight_; }
 
  private:
   Tensor* weight_;
@@ -29,6 +30,7 @@ class LeakyReLU : public Module {
   explicit LeakyReLU(double negative_slope = 0.01) : slope_(negative_slope) {}
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "LeakyReLU"; }
+  double negative_slope() const { return slope_; }
 
  private:
   double slope_;

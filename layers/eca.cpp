@@ -20,10 +20,12 @@ ECA::ECA(int64_t channels, Generator& gen) : channels_(channels) {
   conv_ = register_module("conv", std::make_shared<Traced<ChannelConv1d>>(eca_kernel_size(channels), gen));
 }
 
-Tensor ECA::forward(const Tensor& x) {
+Tensor ECA::scale(const Tensor& x) {
   PMSDSEN_CHECK(x.dim() == 4 && x.size(1) == channels_, "ECA(", channels_, "): expected [N, ",
                 channels_, ", H, W], got ", x.str());
-  return ops::mul_channel(x, ops::sigmoid(conv_->forward(ops::global_avg_pool(x))));
+  return ops::sigmoid(conv_->forward(ops::global_avg_pool(x)));
 }
+
+Tensor ECA::forward(const Tensor& x) { return ops::mul_channel(x, scale(x)); }
 
 }  // namespace pmsdsen

@@ -13,7 +13,9 @@ int64_t eca_kernel_size(int64_t channels);
 class ECA : public Module {
  public:
   ECA(int64_t channels, Generator& gen);
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x) override;  // x * scale(x)
+  // sigmoid(conv1d(mean of x over its plane)): [N, C, 1, 1], for a caller fusing the product.
+  Tensor scale(const Tensor& x);
   int64_t channels() const { return channels_; }
   std::string type_name() const override { return "ECA"; }
 

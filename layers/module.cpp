@@ -154,6 +154,10 @@ void Module::train(bool on) {
   for (auto& [name, child] : children_) child->train(on);
 }
 
+void Module::set_fused_inference(bool on) {
+  for (auto& [name, child] : children_) child->set_fused_inference(on);
+}
+
 void Module::to(Device device) {
   require_device(device, "Module::to");
   visit_tensors("", true, true, [&](const std::string&, Tensor& t, bool is_param) {

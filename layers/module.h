@@ -47,6 +47,11 @@ class Module {
 
   virtual void train(bool on = true);
   void eval() { train(false); }
+  // Inference fusion (models/fused_model.h): modules that can, precompute from the
+  // weights as they are now what an evaluation forward without gradients fuses (batch
+  // norms folded, epilogues); later weight changes are not seen until it is set again.
+  // The default passes it on to the children.
+  virtual void set_fused_inference(bool on);
   bool is_training() const { return training_; }
 
   // Moves or converts every float parameter and buffer (integer buffers, counters such

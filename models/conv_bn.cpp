@@ -20,9 +20,17 @@ std::shared_ptr<Sequential> conv_bn(const Conv2dSpec& spec, std::optional<Activa
   return seq;
 }
 
+FoldingSequential& folding(Module& m) {
+  Module* body = &m;
+  if (auto* named = dynamic_cast<Named*>(&m)) body = &named->body();
+  auto* f = dynamic_cast<FoldingSequential*>(body);
+  PMSDSEN_CHECK(f != nullptr, "folding: ", m.type_name(), " is not a FoldingSequential");
+  return *f;
+}
+
 std::shared_ptr<Module> bn_act(int64_t channels, Activation act) {
   return std::make_shared<Named>(
-      "br", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
+      "br", std::make_shared<FoldingSequential>(std::initializer_list<std::shared_ptr<Module>>{
                 std::make_shared<BatchNorm2d>(channels), make_activation(act, channels)}));
 }
 

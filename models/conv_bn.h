@@ -2,6 +2,7 @@
 // The small patterns every PMSDSEN block is built from, with the authors' key layout:
 //   conv_bn  Sequential(Conv2d, BatchNorm2d[, act])   keys .0 .1 (.2)   (CBA / CB)
 //   bn_act   Named("br", Sequential(BatchNorm2d, act)) keys .br.0 .br.1
+// Both are FoldingSequentials (models/fold_bn.h), so they fold and fuse in inference.
 // Convolutions are Traced, so a LayerTrace sees them (layer table, MACs).
 #include <memory>
 #include <optional>
@@ -11,6 +12,7 @@
 #include "layers/activation.h"
 #include "layers/conv.h"
 #include "layers/sequential.h"
+#include "models/fold_bn.h"
 
 namespace pmsdsen {
 
@@ -20,6 +22,7 @@ class Named : public Module {
   Named(const std::string& name, std::shared_ptr<Module> body) : body_(register_module(name, std::move(body))) {}
   Tensor forward(const Tensor& x) override { return body_->forward(x); }
   std::string type_name() const override { return body_->type_name(); }
+  Module& body() const { return *body_; }
 
  private:
   std::shared_ptr<Module> body_;
@@ -33,5 +36,8 @@ std::shared_ptr<Sequential> conv_bn(const Conv2dSpec& spec, std::optional<Activa
                                     std::vector<std::shared_ptr<Module>> lead = {});
 
 std::shared_ptr<Module> bn_act(int64_t channels, Activation act);
+
+// The FoldingSequential a conv_bn or bn_act module is (or holds, inside a Named).
+FoldingSequential& folding(Module& m);
 
 }  // namespace pmsdsen

@@ -29,7 +29,18 @@ Tensor LRMS::forward(const Tensor& x) {
   }
   Tensor cat = ops::concat_channels(ys);
   ys.clear();
+  if (fused_now(*this, fused_)) {  // tail_act(tail(cat) + x) in the tail convolution's epilogue
+    ops::EpilogueSpec tail;
+    tail.residual = x;
+    PMSDSEN_CHECK(epilogue_activation(*tail_act_, tail), "LRMS: tail_act cannot be an epilogue");
+    return folding(*tail_).forward_with_tail(cat, tail);
+  }
   return tail_act_->forward(tail_->forward(cat) + x);
+}
+
+void LRMS::set_fused_inference(bool on) {
+  Module::set_fused_inference(on);
+  fused_ = on;
 }
 
 MSLRIBasic::MSLRIBasic(int64_t cin, int64_t cout, Activation act, Generator& gen) : cout_(cout) {

@@ -17,10 +17,12 @@ class LRMS : public Module {
  public:
   LRMS(int64_t dim, Generator& gen);
   Tensor forward(const Tensor& x) override;
+  void set_fused_inference(bool on) override;
   std::string type_name() const override { return "LRMS"; }
 
  private:
   int64_t dim_;
+  bool fused_ = false;
   std::shared_ptr<Sequential> branch_[4], head_, tail_;
   std::shared_ptr<Module> tail_act_;
 };

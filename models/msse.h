@@ -5,6 +5,7 @@
 //   y0 = x0(x); yi = pi(bilinear(xi(x), to x's size) + y(i-1)), pi = 3x3 CBA;
 //   tail = BN, act, 1x1 conv (5 mid -> cout), ECA on concat[y0..y4];
 //   identity = BN, act, 1x1 conv (cin -> cout), ECA on x; output tail + identity.
+// Fused inference: each BN + act one epilogue pass, both ECA products and the sum another.
 #include "core/rng.h"
 #include "layers/activation.h"
 #include "layers/sequential.h"
@@ -15,9 +16,14 @@ class MSSE : public Module {
  public:
   MSSE(int64_t cin, int64_t mid, int64_t cout, Activation act, Generator& gen);
   Tensor forward(const Tensor& x) override;
+  void set_fused_inference(bool on) override {
+    Module::set_fused_inference(on);
+    fused_ = on;
+  }
   std::string type_name() const override { return "MSSE"; }
 
  private:
+  bool fused_ = false;
   std::shared_ptr<Sequential> branch_[5], fuse_[4], tail_, identity_;
 };
 

@@ -1,5 +1,6 @@
 #include "models/pmsdse.h"
 
+#include "autograd/ops_activation.h"
 #include "autograd/ops_basic.h"
 #include "layers/eca.h"
 #include "models/conv_bn.h"
@@ -16,10 +17,41 @@ PMSDSE::PMSDSE(int64_t ch, Activation act, Generator& gen) {
   conv1x1_ = register_module("conv1x1", conv_bn({ch, ch, 1, 1, 0, 1, 1, true}, std::nullopt, gen));
   attn_output_ = register_module("Attn_output", std::make_shared<ECA>(ch, gen));
   entry_bn_act_ = register_module("entry_bn_act", bn_act(ch, act));
-  act_out_ = register_module("act_out", make_activation(act, ch));
+  act_out_layer_ = register_module("act_out", make_activation(act, ch));
+}
+
+void PMSDSE::set_fused_inference(bool on) {
+  Module::set_fused_inference(on);
+  fused_ = on;
+  act_out_ = {};
+  if (on)
+    PMSDSEN_CHECK(epilogue_activation(*act_out_layer_, act_out_), "PMSDSE: act_out (", act_out_layer_->type_name(),
+                  ") cannot be an epilogue");
+}
+
+Tensor PMSDSE::forward_fused(const Tensor& x) {
+  auto& attn = static_cast<ECA&>(*attn_);
+  auto& attn_output = static_cast<ECA&>(*attn_output_);
+  Tensor y;
+  {
+    Tensor e = entry_bn_act_->forward(x);
+    y = ldi_->forward(e) + mslri_->forward(e);
+    ops::EpilogueSpec bn = folding(*bn_act_).affine_epilogue();
+    bn.residual = e;
+    bn.residual_scale = attn.scale(e);
+    ops::epilogue_(y, bn);  // y is the sum's own tensor
+  }
+  Tensor z = conv1x1_->forward(y);
+  y = Tensor();
+  ops::EpilogueSpec out = act_out_;
+  out.scale = attn_output.scale(z);
+  out.residual = x;
+  ops::epilogue_(z, out);
+  return z;
 }
 
 Tensor PMSDSE::forward(const Tensor& x) {
+  if (fused_now(*this, fused_)) return forward_fused(x);
   Tensor y;
   {
     Tensor e = entry_bn_act_->forward(x);
@@ -28,7 +60,7 @@ Tensor PMSDSE::forward(const Tensor& x) {
     y = y + attn_->forward(e);
   }
   y = attn_output_->forward(conv1x1_->forward(bn_act_->forward(y)));
-  return act_out_->forward(y + x);
+  return act_out_layer_->forward(y + x);
 }
 
 }  // namespace pmsdsen
