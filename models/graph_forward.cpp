@@ -2,14 +2,23 @@
 
 #include "autograd/grad_mode.h"
 #include "core/error.h"
+#include "models/fused_model.h"
 #include "models/pmsdsen.h"
 
 namespace pmsdsen {
 
-CudaGraphForward::CudaGraphForward(PMSDSEN& model) : model_(model) {
+namespace {
+
+std::unique_ptr<PMSDSEN> checked_copy(PMSDSEN& model, bool fused) {
   PMSDSEN_CHECK(model.device().is_cuda() && !model.is_training(),
                 "CudaGraphForward: the model must be on CUDA and in evaluation mode");
+  return fused ? fused_copy(model, Device::cuda()) : nullptr;
 }
+
+}  // namespace
+
+CudaGraphForward::CudaGraphForward(PMSDSEN& model, bool fused)
+    : fused_(checked_copy(model, fused)), model_(fused_ ? *fused_ : model), source_(model) {}
 
 CudaGraphForward::~CudaGraphForward() = default;  // members in reverse order: the pool last
 
@@ -40,7 +49,7 @@ Tensor CudaGraphForward::forward(const Tensor& x) {
   PMSDSEN_CHECK(x.defined() && x.dim() == 4 && x.dtype() == DType::F32 && x.device().is_cuda(),
                 "CudaGraphForward: expected a float32 CUDA input [N, 3, H, W], got ",
                 x.defined() ? x.str() : "nothing");
-  PMSDSEN_CHECK(model_.device().is_cuda() && !model_.is_training(),
+  PMSDSEN_CHECK(source_.device().is_cuda() && !source_.is_training(),
                 "CudaGraphForward: the model left CUDA or evaluation mode");
   if (!graph_ || input_.shape() != x.shape()) capture(x);
   else input_.copy_(x);

@@ -5,10 +5,13 @@
 // network as one launch and copies the logits out. The host's per-kernel launch cost,
 // which dominates a 0.92 M-parameter network at small sizes, is paid once per shape.
 //
-// The graph reads the model's parameters where they are: keep the model alive, on CUDA,
-// in evaluation mode, and its tensors in place (weights loaded afterwards with
-// load_state_dict are copied into them, so they are seen). Results are bit-identical to
-// model.forward (the same kernels in the same order).
+// Fused (the default): the graph runs a fused copy of the model made here
+// (models/fused_model.h: BN folded once, epilogues in the kernels), so later changes to
+// the model are not seen (build a new one after training, as for the CPU plan); logits
+// equal model.forward within float rounding (1e-4 relative). Unfused: the graph reads
+// the model's parameters where they are (keep the model alive, on CUDA, in evaluation
+// mode; weights loaded afterwards with load_state_dict are seen) and its results are
+// bit-identical to model.forward (the same kernels in the same order).
 #include <cstdint>
 #include <memory>
 
@@ -22,7 +25,7 @@ class PMSDSEN;
 
 class CudaGraphForward {
  public:
-  explicit CudaGraphForward(PMSDSEN& model);
+  explicit CudaGraphForward(PMSDSEN& model, bool fused = true);
   ~CudaGraphForward();
   CudaGraphForward(const CudaGraphForward&) = delete;
   CudaGraphForward& operator=(const CudaGraphForward&) = delete;
@@ -32,11 +35,14 @@ class CudaGraphForward {
   // Shapes captured so far (a new shape replaces the previous graph).
   int64_t captures() const { return captures_; }
   size_t graph_nodes() const { return graph_ ? graph_->nodes() : 0; }
+  bool fused() const { return fused_ != nullptr; }
 
  private:
   void capture(const Tensor& x);
 
-  PMSDSEN& model_;
+  std::unique_ptr<PMSDSEN> fused_;  // the fused copy, when fused
+  PMSDSEN& model_;                  // what the graph runs: *fused_ or the caller's model
+  const PMSDSEN& source_;
   // Declared before the tensors and the graph that use its blocks, so destroyed after them.
   std::unique_ptr<CudaMemoryPool> pool_;
   Tensor input_, output_;
