@@ -95,18 +95,20 @@ void check_bias(const char* op, const Tensor& b, int64_t channels) {
                 "], got ", shape_str(b.shape()));
 }
 
-// The checked geometry of conv2d(x, weight, bias) (also conv2d_epilogue's).
+// The checked geometry of conv2d(x, weight, bias) (also conv2d_epilogue's); x_shape,
+// when given, replaces x's (a channel window of x).
 ConvShape conv2d_shape(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias,
-                       const Conv2dOptions& o) {
+                       const Conv2dOptions& o, const Shape* x_shape = nullptr) {
   check_operands(op, x, weight, bias);
+  const Shape& xs = x_shape ? *x_shape : x.shape();
   PMSDSEN_CHECK(o.stride >= 1 && o.dilation >= 1 && o.padding >= 0 && o.groups >= 1, op,
                 ": need stride >= 1, dilation >= 1, padding >= 0, groups >= 1; got stride ",
                 o.stride, ", padding ", o.padding, ", dilation ", o.dilation, ", groups ", o.groups);
   ConvShape s;
-  s.batch = x.size(0);
-  s.in_channels = x.size(1);
-  s.in_h = x.size(2);
-  s.in_w = x.size(3);
+  s.batch = xs[0];
+  s.in_channels = xs[1];
+  s.in_h = xs[2];
+  s.in_w = xs[3];
   s.out_channels = weight.size(0);
   s.kernel_h = weight.size(2);
   s.kernel_w = weight.size(3);
@@ -116,13 +118,13 @@ ConvShape conv2d_shape(const char* op, const Tensor& x, const Tensor& weight, co
   s.groups = o.groups;
   PMSDSEN_CHECK(s.in_channels % s.groups == 0 && s.out_channels % s.groups == 0 &&
                     weight.size(1) * s.groups == s.in_channels && s.kernel_h >= 1 && s.kernel_w >= 1,
-                op, ": weight ", shape_str(weight.shape()), " does not fit x ", shape_str(x.shape()),
+                op, ": weight ", shape_str(weight.shape()), " does not fit x ", shape_str(xs),
                 " with groups ", s.groups, " (expected [Cout, ", s.in_channels, "/", s.groups,
                 ", kh, kw] with Cout divisible by groups)");
   check_bias(op, bias, s.out_channels);
   s.out_h = conv_out_size(s.in_h, s.kernel_h, s.stride, s.padding, s.dilation);
   s.out_w = conv_out_size(s.in_w, s.kernel_w, s.stride, s.padding, s.dilation);
-  PMSDSEN_CHECK(s.out_h >= 1 && s.out_w >= 1, op, ": x ", shape_str(x.shape()),
+  PMSDSEN_CHECK(s.out_h >= 1 && s.out_w >= 1, op, ": x ", shape_str(xs),
                 " is too small for a ", s.kernel_h, "x", s.kernel_w, " kernel with padding ",
                 s.padding, " and dilation ", s.dilation);
   return s;
@@ -223,6 +225,66 @@ Tensor conv2d_epilogue(const Tensor& x, const Tensor& weight, const Conv2dOption
     Tensor y = Tensor::empty(shape, x.dtype(), x.device());
     B::conv2d_forward_epilogue(s, x.data<T>(), weight.data<T>(), y.data<T>(), args);
     return y;
+  });
+}
+
+namespace {
+
+// The window's shape [N, count, H, W], checked; count resolved.
+Shape window_shape(ChannelWindow& w, const char* op, const char* what) {
+  check_defined(w.tensor, op, what);
+  check_dim(w.tensor, 4, op, what);
+  const int64_t C = w.tensor.size(1);
+  if (w.count < 0) w.count = C - w.first;
+  PMSDSEN_CHECK(w.first >= 0 && w.count >= 0 && w.first + w.count <= C, op, ": ", what, " window of channels [",
+                w.first, ", ", w.first + w.count, ") is outside ", w.tensor.str());
+  return {w.tensor.size(0), w.count, w.tensor.size(2), w.tensor.size(3)};
+}
+
+bool overlap(const ChannelWindow& a, const ChannelWindow& b) {
+  return a.tensor.defined() && b.tensor.defined() && a.tensor.raw_data() == b.tensor.raw_data() &&
+         a.first < b.first + b.count && b.first < a.first + a.count;
+}
+
+}  // namespace
+
+void conv2d_epilogue_into(const ChannelWindow& x_in, const ChannelWindow& addend_in, const Tensor& weight,
+                          const Conv2dOptions& o, const EpilogueSpec& e, const ChannelWindow& dst_in) {
+  const char* op = "conv2d_epilogue_into";
+  ChannelWindow x = x_in, addend = addend_in, dst = dst_in;
+  const Shape xs = window_shape(x, op, "x");
+  const ConvShape s = conv2d_shape(op, x.tensor, weight, Tensor(), o, &xs);
+  if (addend.tensor.defined()) {
+    const Shape as = window_shape(addend, op, "addend");
+    check_same_device(x.tensor, addend.tensor, op);
+    check_same_dtype(x.tensor, addend.tensor, op);
+    PMSDSEN_CHECK(as == xs, op, ": the addend window ", shape_str(as), " is not the input window's ", shape_str(xs));
+  }
+  const Shape ys = window_shape(dst, op, "dst");
+  check_same_device(x.tensor, dst.tensor, op);
+  check_same_dtype(x.tensor, dst.tensor, op);
+  const Shape out{s.batch, s.out_channels, s.out_h, s.out_w};
+  PMSDSEN_CHECK(ys == out, op, ": the dst window ", shape_str(ys), " is not the output's ", shape_str(out));
+  PMSDSEN_CHECK(!overlap(dst, x) && !overlap(dst, addend), op, ": the dst window overlaps an input window");
+  PMSDSEN_CHECK(!e.residual.defined() && !e.scale.defined(), op,
+                ": the epilogue's terms must be per channel (no residual, no per-sample scale)");
+  check_inference_only(op, {&x.tensor, &addend.tensor, &weight, &dst.tensor, &e.mul, &e.add, &e.slope});
+  on_backend(x.tensor, op, [&](auto b) {
+    using B = decltype(b);
+    using T = typename B::Scalar;
+    ConvWindows<T> win;
+    win.x_total = x.tensor.size(1);
+    win.x_first = x.first;
+    if (addend.tensor.defined()) {
+      win.addend = addend.tensor.data<T>();
+      win.a_total = addend.tensor.size(1);
+      win.a_first = addend.first;
+    }
+    win.y_total = dst.tensor.size(1);
+    win.y_first = dst.first;
+    B::conv2d_window_forward_epilogue(s, win, x.tensor.data<T>(), weight.data<T>(), dst.tensor.data<T>(),
+                                      epilogue_args<T>(e, out, x.tensor, op));
+    return dst.tensor;
   });
 }
 

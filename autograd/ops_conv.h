@@ -23,6 +23,20 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
 // follows the product. Not differentiable (see ops::epilogue).
 Tensor conv2d_epilogue(const Tensor& x, const Tensor& weight, const Conv2dOptions& options, const EpilogueSpec& e);
 
+// Channels [first, first + count) of an [N, C, H, W] tensor (count -1: to the end).
+struct ChannelWindow {
+  Tensor tensor;
+  int64_t first = 0, count = -1;
+};
+
+// Inference: dst's window = epilogue(conv2d(x's window (+ addend's window), weight)), the
+// windows read and written in place in their tensors, so that no slice or concatenation
+// is copied (LRMS's chained depthwise branches). The epilogue's terms must be per channel
+// (no residual or per-sample scale); dst's window may not overlap the inputs'. On CUDA the
+// depthwise kernel and 1x1 products work on the windows directly. Not differentiable.
+void conv2d_epilogue_into(const ChannelWindow& x, const ChannelWindow& addend, const Tensor& weight,
+                          const Conv2dOptions& options, const EpilogueSpec& e, const ChannelWindow& dst);
+
 struct ConvTranspose2dOptions {
   int64_t stride = 1;
   int64_t padding = 0;

@@ -32,6 +32,10 @@
 #include "core/init.h"
 #include "core/parallel.h"
 #include "examples/cli.h"
+#include "models/fused_model.h"
+#ifdef PMSDSEN_CUDA_EMULATE
+#include "emu/launch.h"
+#endif
 #include "models/loss.h"
 #include "models/plan/plan.h"
 #include "models/pmsdsen.h"
@@ -60,7 +64,7 @@ struct Options {
   PmsdsenConfig config;
   bool all_heads = false;  // inference computes the two deep-supervision heads too
   bool graph = true;
-  std::vector<std::string> modes{"eager", "plan"};  // CPU inference
+  std::vector<std::string> modes;  // inference: CPU eager, plan; CUDA eager, fused
   int profile_runs = 0;  // > 0: the plan's per-step profile over this many more runs
   std::string weights;   // a weights file instead of the seed-0 initialisation
   std::vector<int64_t> batches;  // inference records of these batch sizes only (empty: all)
@@ -93,6 +97,7 @@ struct Runner {
     if (r.name == "inference") {
       model->eval();
       if (mode == "plan") plan = std::make_unique<plan::InferencePlan>(*model);
+      if (mode == "fused") model = fused_copy(*model, o.device);  // BN folded once, epilogues fused
     } else {
       model->train();
       target = random_labels(r.batch, r.height, r.width, o.config.classes, o.device, gen);
@@ -213,10 +218,44 @@ void print_profile(const plan::InferencePlan& p) {
 void run_mode(const ModelRecord& r, const Options& o, const std::string& mode, nlohmann::json& records,
               std::vector<std::string>& notes, const Table& table);
 
+#ifdef PMSDSEN_CUDA_EMULATE
+// The emulated GPU counts launches: one more forward, its kernels and cuBLAS calls by
+// name (what a fusion saves, where no GPU times it).
+void print_launch_counts(Runner& runner, nlohmann::json& j) {
+  emu::reset_launch_counts();
+  runner.step();
+  synchronize(runner.opt.device);
+  const std::map<std::string, int64_t> counts = emu::launch_counts();
+  std::vector<std::pair<int64_t, std::string>> order;
+  int64_t total = 0;
+  for (const auto& [name, n] : counts) {
+    order.push_back({n, name});
+    total += n;
+  }
+  std::sort(order.rbegin(), order.rend());
+  std::printf("    launches per forward (emulated GPU): %lld\n", static_cast<long long>(total));
+  for (const auto& [n, name] : order) std::printf("      %6lld  %s\n", static_cast<long long>(n), name.c_str());
+  j["launches"] = total;
+}
+#endif
+
 void run_record(const ModelRecord& r, const Options& o, nlohmann::json& records, std::vector<std::string>& notes,
                 const Table& table) {
-  if (r.name == "inference" && o.device.is_cpu()) {
+  if (r.name == "inference") {
     for (const std::string& mode : o.modes) run_mode(r, o, mode, records, notes, table);
+    if (o.device.is_cuda()) {
+      const nlohmann::json *graph = nullptr, *fused = nullptr;
+      for (const nlohmann::json& j : records)
+        if (j["name"] == r.name && j["batch"] == r.batch && j["height"] == r.height && j["width"] == r.width) {
+          if (j["mode"] == "cuda_graph") graph = &j;
+          if (j["mode"] == "fused_graph") fused = &j;
+        }
+      if (graph && fused && (*fused)["ms"].get<double>() > 0)
+        std::printf("    fused graph / graph: %.2fx faster, %d -> %d kernels\n",
+                    (*graph)["ms"].get<double>() / (*fused)["ms"].get<double>(), (*graph)["graph_nodes"].get<int>(),
+                    (*fused)["graph_nodes"].get<int>());
+      return;
+    }
     // Side by side: how much faster the plan is than the eager path in this run.
     const nlohmann::json* eager = nullptr;
     const nlohmann::json* planned = nullptr;
@@ -255,6 +294,9 @@ void run_mode(const ModelRecord& r, const Options& o, const std::string& mode, n
     j["buffer_bytes"] = runner->plan->buffer_bytes();
   }
   if (o.device.is_cpu()) j["peak_rss_bytes"] = peak_rss();  // the process's, all records so far
+#ifdef PMSDSEN_CUDA_EMULATE
+  if (o.device.is_cuda() && r.name == "inference") print_launch_counts(*runner, j);
+#endif
   std::cout << table.row({r.name, shape_of(r), mode, ms_cell(s.median), fixed(j["fps"].get<double>(), 2),
                           fixed(static_cast<double>(peak) / (1 << 20), 0)})
             << "\n";
@@ -274,9 +316,10 @@ void run_mode(const ModelRecord& r, const Options& o, const std::string& mode, n
     cuda::CapturedGraph graph([&] { runner->step(); });
     const Stats g = time_reps(o.device, [&](int64_t) { graph.replay(); }, timer);
     const size_t gpeak = memory_stats(o.device).peak_bytes;
-    nlohmann::json gj = to_json(r, "cuda_graph", g, gpeak, o);
+    const std::string graph_mode = mode == "fused" ? "fused_graph" : "cuda_graph";
+    nlohmann::json gj = to_json(r, graph_mode, g, gpeak, o);
     gj["graph_nodes"] = graph.nodes();
-    std::cout << table.row({r.name, shape_of(r), "cuda_graph", ms_cell(g.median), fixed(gj["fps"].get<double>(), 2),
+    std::cout << table.row({r.name, shape_of(r), graph_mode, ms_cell(g.median), fixed(gj["fps"].get<double>(), 2),
                             fixed(static_cast<double>(gpeak) / (1 << 20), 0)})
               << "\n";
     records.push_back(std::move(gj));
@@ -303,7 +346,8 @@ int run(const std::vector<std::string>& argv) {
                   {"all-heads", "", "inference also computes the two deep-supervision heads (as the "
                                     "released PyTorch model's forward does)", ""},
                   {"no-graph", "", "CUDA: eager inference only (no CUDA graph capture)", ""},
-                  {"modes", "LIST", "CPU inference: eager, plan or both (comma-separated)", "eager,plan"},
+                  {"modes", "LIST", "inference, comma-separated: on the CPU eager and/or plan (default both), on "
+                                    "CUDA eager and/or fused (BN folded once, fused epilogues; default both)", ""},
                   {"profile", "N", "CPU: the plan's per-step profile over N more runs", ""},
                   {"batches", "LIST", "inference records of these batch sizes only (comma-separated, e.g. 1 or 1,4)",
                    ""},
@@ -317,7 +361,8 @@ int run(const std::vector<std::string>& argv) {
                  "of the three outputs' cross-entropies, backward, SGD) at 12x3x256x512 and\n"
                  "6x3x512x1024: median time after warm-up (CUDA events on the GPU), frames/s and the\n"
                  "peak memory of each. The same fields as tools/bench_torch.py. On the CPU, inference runs\n"
-                 "both ways side by side: the eager path and the inference plan (--modes).\n\n"
+                 "both ways side by side: the eager path and the inference plan; on CUDA the eager\n"
+                 "forward and the fused one, each also as one CUDA graph (--modes).\n\n"
               << args.usage();
     return 0;
   }
@@ -343,12 +388,13 @@ int run(const std::vector<std::string>& argv) {
   o.graph = !args.flag("no-graph");
   {
     o.modes.clear();
-    std::stringstream ss(args.get("modes"));
+    const bool cuda = o.device.is_cuda();
+    std::stringstream ss(args.has("modes") ? args.get("modes") : cuda ? "eager,fused" : "eager,plan");
     std::string item;
     while (std::getline(ss, item, ','))
       if (!item.empty()) {
-        PMSDSEN_CHECK(item == "eager" || item == "plan", "bench model: --modes: unknown mode '", item,
-                      "' (eager, plan)");
+        PMSDSEN_CHECK(item == "eager" || item == (cuda ? "fused" : "plan"), "bench model: --modes: unknown mode '",
+                      item, "' on ", cuda ? "CUDA (eager, fused)" : "the CPU (eager, plan)");
         o.modes.push_back(item);
       }
     PMSDSEN_CHECK(!o.modes.empty(), "bench model: --modes is empty");

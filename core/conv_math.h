@@ -46,6 +46,19 @@ struct ConvShape {
   }
 };
 
+// Where a convolution reads and writes when its input, an optional addend and its output
+// are channel windows of larger NCHW tensors (inference: no concatenation or slice is
+// copied). Sample n, channel c of the input is plane n * x_total + x_first + c of x; of the
+// addend (summed into the input, when not null) plane n * a_total + a_first + c; of the
+// output plane n * y_total + y_first + c of y.
+template <class T>
+struct ConvWindows {
+  int64_t x_total = 0, x_first = 0;
+  const T* addend = nullptr;
+  int64_t a_total = 0, a_first = 0;
+  int64_t y_total = 0, y_first = 0;
+};
+
 // Input coordinate that output coordinate `o` reads through kernel tap `k` (may be outside).
 PMSDSEN_HD int64_t conv_in_coord(int64_t o, int64_t k, int64_t stride, int64_t padding,
                                  int64_t dilation) {

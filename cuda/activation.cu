@@ -91,12 +91,13 @@ __global__ void softmax_groups_backward_kernel(const float* __restrict__ gy, con
 
 // One (sample, channel) plane per grid row; x and y may be the same memory (no
 // __restrict__ on them: each element is read and written by one thread).
+// total/first: the planes are channels [first, first + C) of a tensor of `total` channels.
 template <bool kVec>
 __global__ void epilogue_kernel(const float* x, float* y, int64_t planes, int64_t C, int64_t S,
-                                Epilogue<float> e) {
+                                Epilogue<float> e, int64_t total, int64_t first) {
   for (int64_t plane = blockIdx.y; plane < planes; plane += gridDim.y) {
     const hd::EpiPlane<float> p = hd::epilogue_plane(e, plane, C);
-    const int64_t base = plane * S;
+    const int64_t base = ((plane / C) * total + first + plane % C) * S;
     const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
     const int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     const bool res = e.residual != nullptr;
@@ -174,8 +175,19 @@ void epilogue(const float* x, float* y, int64_t N, int64_t C, int64_t S, const E
   const bool vec = S % 4 == 0 && detail::aligned16(x) && detail::aligned16(y) &&
                    (!e.residual || detail::aligned16(e.residual));
   const dim3 grid = detail::plane_grid(planes, vec ? S / 4 : S);
-  if (vec) PMSDSEN_LAUNCH(epilogue_kernel<true>, grid, kThreads, 0)(x, y, planes, C, S, e);
-  else PMSDSEN_LAUNCH(epilogue_kernel<false>, grid, kThreads, 0)(x, y, planes, C, S, e);
+  if (vec) PMSDSEN_LAUNCH(epilogue_kernel<true>, grid, kThreads, 0)(x, y, planes, C, S, e, C, int64_t{0});
+  else PMSDSEN_LAUNCH(epilogue_kernel<false>, grid, kThreads, 0)(x, y, planes, C, S, e, C, int64_t{0});
+}
+
+void epilogue_window(float* y, int64_t N, int64_t C, int64_t S, int64_t total, int64_t first,
+                     const Epilogue<float>& e) {
+  PMSDSEN_CHECK(!e.residual && !e.scale && !e.residual_scale, "epilogue_window: per-channel terms only");
+  const int64_t planes = N * C;
+  if (planes == 0 || S == 0) return;
+  const bool vec = S % 4 == 0 && detail::aligned16(y);
+  const dim3 grid = detail::plane_grid(planes, vec ? S / 4 : S);
+  if (vec) PMSDSEN_LAUNCH(epilogue_kernel<true>, grid, kThreads, 0)(y, y, planes, C, S, e, total, first);
+  else PMSDSEN_LAUNCH(epilogue_kernel<false>, grid, kThreads, 0)(y, y, planes, C, S, e, total, first);
 }
 
 }  // namespace pmsdsen::cuda

@@ -24,5 +24,8 @@ void softmax_groups_backward(const float* gy, const float* y, float* gx, int64_t
 
 // y = the epilogue of x (core/epilogue_math.h) over [N, C, S]; y may be x.
 void epilogue(const float* x, float* y, int64_t N, int64_t C, int64_t S, const Epilogue<float>& e);
+// In place over channels [first, first + C) of y [N, total, S]; e's terms per channel only.
+void epilogue_window(float* y, int64_t N, int64_t C, int64_t S, int64_t total, int64_t first,
+                     const Epilogue<float>& e);
 
 }  // namespace pmsdsen::cuda

@@ -6,6 +6,7 @@
 
 #include "core/conv_math.h"
 #include "cuda/activation.h"
+#include "cuda/basic.h"
 #include "cuda/blas.h"
 #include "cuda/conv.h"
 #include "cuda/conv_internal.h"
@@ -121,6 +122,17 @@ int64_t samples_per_chunk(const ConvShape& s) {
   return std::clamp<int64_t>(kColumnBudget / per_sample, 1, std::max<int64_t>(1, s.batch));
 }
 
+// dst [batch, channels, plane] = the input window (+ the addend window) of win.
+__global__ void gather_window_kernel(const float* __restrict__ x, ConvWindows<float> win, float* __restrict__ dst,
+                                     int64_t channels, int64_t plane, int64_t total) {
+  PMSDSEN_GRID_STRIDE(i, total) {
+    const int64_t p = i / plane, at = i % plane, n = p / channels, c = p % channels;
+    float v = x[(n * win.x_total + win.x_first + c) * plane + at];
+    if (win.addend) v += win.addend[(n * win.a_total + win.a_first + c) * plane + at];
+    dst[i] = v;
+  }
+}
+
 }  // namespace
 
 void reduce_partials(const float* partial, float* out, int64_t rows, int64_t count, int64_t inner) {
@@ -187,6 +199,29 @@ void conv2d_forward_epilogue(const ConvShape& s, const float* x, const float* w,
   if (use_depthwise(s)) return depthwise3x3_forward_epilogue(s, x, w, y, epi);
   conv2d_forward(s, x, w, nullptr, y);
   epilogue(y, y, s.batch, s.out_channels, s.out_plane(), epi);
+}
+
+void conv2d_window_forward_epilogue(const ConvShape& s, const ConvWindows<float>& win, const float* x,
+                                    const float* w, float* y, const Epilogue<float>& epi) {
+  if (use_depthwise(s)) return depthwise3x3_window_forward_epilogue(s, win, x, w, y, epi);
+  const int64_t in_plane = s.in_plane(), plane = s.out_plane();
+  if (s.batch == 0 || plane == 0) return;
+  if (s.is_pointwise() && s.groups == 1 && !win.addend) {
+    // Y_n [Cout, HW] = W [Cout, Cin] X_n [Cin, HW], X_n and Y_n windows: cuBLAS's strides.
+    gemm_strided_batched(false, false, s.out_channels, plane, s.in_channels, 1.f, w, s.in_channels, 0,
+                         x + win.x_first * plane, plane, win.x_total * plane, 0.f, y + win.y_first * plane, plane,
+                         win.y_total * plane, s.batch);
+    epilogue_window(y, s.batch, s.out_channels, plane, win.y_total, win.y_first, epi);
+    return;
+  }
+  DeviceBuffer in(s.batch * s.in_channels * in_plane), out(s.batch * s.out_channels * plane);
+  const int64_t total = s.batch * s.in_channels * in_plane;
+  if (total > 0)
+    PMSDSEN_LAUNCH(gather_window_kernel, grid_for(total), kThreads, 0)(x, win, in.get(), s.in_channels, in_plane,
+                                                                       total);
+  conv2d_forward_epilogue(s, in.get(), w, out.get(), epi);
+  copy_channels(out.get(), s.out_channels, 0, y, win.y_total, win.y_first, s.out_channels, s.batch,
+                static_cast<int64_t>(plane * sizeof(float)));
 }
 
 void conv2d_backward_input(const ConvShape& s, const float* gy, const float* w, float* gx) {

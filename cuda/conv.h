@@ -17,6 +17,11 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* w, const fl
 // kernel applies it before its stores; the other paths in one pass after the product.
 void conv2d_forward_epilogue(const ConvShape& s, const float* x, const float* w, float* y,
                              const Epilogue<float>& epi);
+// The same between channel windows (core/conv_math.h), e's terms per channel only: the
+// depthwise kernel reads (and sums) its windows and writes its own; a 1x1 product reads
+// and writes them through cuBLAS's strides; other shapes gather and scatter.
+void conv2d_window_forward_epilogue(const ConvShape& s, const ConvWindows<float>& win, const float* x,
+                                    const float* w, float* y, const Epilogue<float>& epi);
 void conv2d_backward_input(const ConvShape& s, const float* gy, const float* w, float* gx);
 void conv2d_backward_weight(const ConvShape& s, const float* gy, const float* x, float* gw);
 void conv_add_bias(float* y, const float* bias, int64_t batch, int64_t channels, int64_t plane);
@@ -26,6 +31,8 @@ void depthwise3x3_forward(const ConvShape& s, const float* x, const float* w, co
                           float* y);
 void depthwise3x3_forward_epilogue(const ConvShape& s, const float* x, const float* w, float* y,
                                    const Epilogue<float>& epi);
+void depthwise3x3_window_forward_epilogue(const ConvShape& s, const ConvWindows<float>& win, const float* x,
+                                          const float* w, float* y, const Epilogue<float>& epi);
 void depthwise3x3_backward_input(const ConvShape& s, const float* gy, const float* w, float* gx);
 void depthwise3x3_backward_weight(const ConvShape& s, const float* gy, const float* x, float* gw);
 

@@ -30,14 +30,15 @@ struct Geometry {
   __host__ __device__ int tile_cols() const { return kTileW + 2 * dil; }
 };
 
-// Stages the input window of the output tile at (oy0, ox0).
+// Stages the input window of the output tile at (oy0, ox0); plus `add` when not null.
 __device__ void load_tile(float* tile, const float* __restrict__ in, const Geometry& g, int oy0,
-                          int ox0) {
+                          int ox0, const float* __restrict__ add = nullptr) {
   const int cols = g.tile_cols(), count = g.tile_rows() * cols;
   for (int i = threadIdx.x; i < count; i += blockDim.x) {
     const int iy = oy0 - g.pad + i / cols, ix = ox0 - g.pad + i % cols;
     const bool inside = iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w;
-    tile[i] = inside ? __ldg(in + static_cast<int64_t>(iy) * g.in_w + ix) : 0.f;
+    const int64_t at = static_cast<int64_t>(iy) * g.in_w + ix;
+    tile[i] = inside ? (add ? __ldg(in + at) + __ldg(add + at) : __ldg(in + at)) : 0.f;
   }
 }
 
@@ -45,12 +46,16 @@ __device__ void load_tile(float* tile, const float* __restrict__ in, const Geome
 __global__ void __launch_bounds__(kThreadsX * kThreadsY)
     depthwise_kernel(const float* __restrict__ x, const float* __restrict__ w,
                      const float* __restrict__ bias, float* __restrict__ y, Geometry g,
-                     int channels, int64_t plane0, bool flip, Epilogue<float> epi, bool has_epi) {
+                     int channels, int64_t plane0, bool flip, Epilogue<float> epi, bool has_epi,
+                     ConvWindows<float> win) {
   PMSDSEN_DYNAMIC_SHARED(float, tile);
   const int64_t p = plane0 + blockIdx.z;
   const int c = static_cast<int>(p % channels);
+  const int64_t n = p / channels;
   const int oy0 = blockIdx.y * kTileH, ox0 = blockIdx.x * kTileW;
-  load_tile(tile, x + p * g.in_h * static_cast<int64_t>(g.in_w), g, oy0, ox0);
+  const int64_t in_plane = g.in_h * static_cast<int64_t>(g.in_w);
+  load_tile(tile, x + (n * win.x_total + win.x_first + c) * in_plane, g, oy0, ox0,
+            win.addend ? win.addend + (n * win.a_total + win.a_first + c) * in_plane : nullptr);
   float wr[9];
 #pragma unroll
   for (int t = 0; t < 9; ++t) wr[t] = w[9 * c + (flip ? 8 - t : t)];
@@ -60,7 +65,7 @@ __global__ void __launch_bounds__(kThreadsX * kThreadsY)
   __syncthreads();
   const int tx = threadIdx.x % kThreadsX, ty = threadIdx.x / kThreadsX;
   const int cols = g.tile_cols(), d = g.dil;
-  float* out = y + p * g.out_h * static_cast<int64_t>(g.out_w);
+  float* out = y + (n * win.y_total + win.y_first + c) * g.out_h * static_cast<int64_t>(g.out_w);
 #pragma unroll
   for (int ry = 0; ry < kRowsPerThread; ++ry) {
     const int ly = ty + ry * kThreadsY, oy = oy0 + ly;
@@ -150,14 +155,18 @@ Geometry checked_geometry(const ConvShape& s, bool input_grad) {
 }
 
 void launch_depthwise(const ConvShape& s, const float* in, const float* w, const float* bias,
-                      float* out, bool input_grad, const Epilogue<float>* epi = nullptr) {
+                      float* out, bool input_grad, const Epilogue<float>* epi = nullptr,
+                      const ConvWindows<float>* windows = nullptr) {
+  ConvWindows<float> win;
+  if (windows) win = *windows;
+  else win.x_total = win.y_total = s.in_channels;
   const Geometry g = checked_geometry(s, input_grad);
   const int64_t planes = s.batch * s.in_channels;
   if (planes == 0 || g.out_h == 0 || g.out_w == 0) return;  // nothing to write; a 0-sized grid is an error
   for (int64_t p0 = 0; p0 < planes; p0 += kMaxGridZ) {
     const int64_t count = std::min<int64_t>(kMaxGridZ, planes - p0);
     PMSDSEN_LAUNCH(depthwise_kernel, tile_grid(g, count), kThreadsX * kThreadsY, tile_bytes(g))(in, w, bias, out, g,
-        static_cast<int>(s.in_channels), p0, input_grad, epi ? *epi : Epilogue<float>{}, epi != nullptr);
+        static_cast<int>(s.in_channels), p0, input_grad, epi ? *epi : Epilogue<float>{}, epi != nullptr, win);
   }
 }
 
@@ -171,6 +180,11 @@ void depthwise3x3_forward(const ConvShape& s, const float* x, const float* w, co
 void depthwise3x3_forward_epilogue(const ConvShape& s, const float* x, const float* w, float* y,
                                    const Epilogue<float>& epi) {
   launch_depthwise(s, x, w, nullptr, y, false, &epi);
+}
+
+void depthwise3x3_window_forward_epilogue(const ConvShape& s, const ConvWindows<float>& win, const float* x,
+                                          const float* w, float* y, const Epilogue<float>& epi) {
+  launch_depthwise(s, x, w, nullptr, y, false, &epi, &win);
 }
 
 void depthwise3x3_backward_input(const ConvShape& s, const float* gy, const float* w, float* gx) {

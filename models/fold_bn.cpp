@@ -247,6 +247,12 @@ Tensor FoldingSequential::forward_with_tail(const Tensor& x, const ops::Epilogue
   return y;
 }
 
+FoldingSequential::Conv FoldingSequential::fused_conv() const {
+  PMSDSEN_CHECK(fused_on_ && steps_.size() == 1 && steps_[0].kind == Kind::Conv,
+                "FoldingSequential::fused_conv: fused inference of a (conv, BN, activation) sequence only");
+  return {steps_[0].weight, steps_[0].conv, steps_[0].epilogue};
+}
+
 const ops::EpilogueSpec& FoldingSequential::affine_epilogue() const {
   PMSDSEN_CHECK(fused_on_ && steps_.size() == 1 && steps_[0].kind == Kind::Affine,
                 "FoldingSequential::affine_epilogue: fused inference of a (BN, activation) sequence only");

@@ -68,6 +68,14 @@ class FoldingSequential : public Sequential {
   Tensor forward_with_tail(const Tensor& x, const ops::EpilogueSpec& tail);
   // Fused only: the epilogue of a sequence that is just (BN, act), to combine with more terms.
   const ops::EpilogueSpec& affine_epilogue() const;
+  // Fused only: a sequence that is just (conv[, BN][, act]) as its folded parts, for a
+  // caller running it between channel windows (ops::conv2d_epilogue_into).
+  struct Conv {
+    Tensor weight;
+    ops::Conv2dOptions options;
+    ops::EpilogueSpec epilogue;
+  };
+  Conv fused_conv() const;
 
  private:
   enum class Kind { Layer, Conv, Transposed, Affine };

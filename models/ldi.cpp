@@ -13,6 +13,14 @@ LDIBasic::LDIBasic(int64_t cin, int64_t cout, Activation act, Generator& gen) {
 }
 
 Tensor LDIBasic::forward(const Tensor& x) {
+  if (fused_now(*this, fused_)) {
+    const FoldingSequential::Conv compress = folding(*compress_).fused_conv(), process = folding(*process_).fused_conv();
+    const int64_t h = compress.weight.size(0);
+    Tensor cat = Tensor::empty({x.size(0), 2 * h, x.size(2), x.size(3)}, x.dtype(), x.device());
+    ops::conv2d_epilogue_into({x}, {}, compress.weight, compress.options, compress.epilogue, {cat, 0, h});
+    ops::conv2d_epilogue_into({cat, 0, h}, {}, process.weight, process.options, process.epilogue, {cat, h, h});
+    return cat;
+  }
   Tensor a = compress_->forward(x);
   Tensor b = process_->forward(a);
   return ops::concat_channels({a, b});

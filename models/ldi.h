@@ -3,6 +3,7 @@
 //   LDIBasic(cin, cout): h = ceil(cout/2); a = compress(x) (1x1 CBA to h, no bias);
 //                        concat[a, process(a)] with process a depthwise 3x3 CBA.
 //   LDI(ch):             conv(x) + x, conv = Sequential(LDIBasic, ECA, LDIBasic).
+// Fused inference: compress and process write their halves of the concatenation in place.
 #include "core/rng.h"
 #include "layers/activation.h"
 #include "layers/sequential.h"
@@ -13,9 +14,14 @@ class LDIBasic : public Module {
  public:
   LDIBasic(int64_t cin, int64_t cout, Activation act, Generator& gen);
   Tensor forward(const Tensor& x) override;
+  void set_fused_inference(bool on) override {
+    Module::set_fused_inference(on);
+    fused_ = on;
+  }
   std::string type_name() const override { return "LDIBasic"; }
 
  private:
+  bool fused_ = false;
   std::shared_ptr<Sequential> compress_, process_;
 };
 

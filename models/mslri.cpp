@@ -17,7 +17,29 @@ LRMS::LRMS(int64_t dim, Generator& gen) : dim_(dim) {
   tail_act_ = register_module("tail_act", make_activation(Activation::GELU, dim));
 }
 
+// Fused: each branch reads its quarter of t (plus the previous branch's output) and
+// writes its quarter of the concatenation in place: no slice, sum or concatenation is
+// copied; the tail's residual and GELU are its epilogue.
+Tensor LRMS::forward_fused(const Tensor& x) {
+  const int64_t c = dim_ / 4;
+  Tensor cat;
+  {
+    const Tensor t = head_->forward(x);
+    cat = Tensor::empty(t.shape(), t.dtype(), t.device());
+    for (int64_t i = 0; i < 4; ++i) {
+      const FoldingSequential::Conv f = folding(*branch_[i]).fused_conv();
+      const ops::ChannelWindow previous = i == 0 ? ops::ChannelWindow{} : ops::ChannelWindow{cat, (i - 1) * c, c};
+      ops::conv2d_epilogue_into({t, i * c, c}, previous, f.weight, f.options, f.epilogue, {cat, i * c, c});
+    }
+  }
+  ops::EpilogueSpec tail;
+  tail.residual = x;
+  PMSDSEN_CHECK(epilogue_activation(*tail_act_, tail), "LRMS: tail_act cannot be an epilogue");
+  return folding(*tail_).forward_with_tail(cat, tail);
+}
+
 Tensor LRMS::forward(const Tensor& x) {
+  if (fused_now(*this, fused_)) return forward_fused(x);
   const int64_t c = dim_ / 4;
   std::vector<Tensor> ys;
   {
@@ -29,12 +51,6 @@ Tensor LRMS::forward(const Tensor& x) {
   }
   Tensor cat = ops::concat_channels(ys);
   ys.clear();
-  if (fused_now(*this, fused_)) {  // tail_act(tail(cat) + x) in the tail convolution's epilogue
-    ops::EpilogueSpec tail;
-    tail.residual = x;
-    PMSDSEN_CHECK(epilogue_activation(*tail_act_, tail), "LRMS: tail_act cannot be an epilogue");
-    return folding(*tail_).forward_with_tail(cat, tail);
-  }
   return tail_act_->forward(tail_->forward(cat) + x);
 }
 

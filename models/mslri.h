@@ -21,6 +21,7 @@ class LRMS : public Module {
   std::string type_name() const override { return "LRMS"; }
 
  private:
+  Tensor forward_fused(const Tensor& x);
   int64_t dim_;
   bool fused_ = false;
   std::shared_ptr<Sequential> branch_[4], head_, tail_;

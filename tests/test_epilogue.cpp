@@ -1,7 +1,8 @@
-// The inference epilogue (ops::epilogue, ops::conv2d_epilogue): every term against a
-// plain double-precision loop and the unfused ops, in place and not, on both devices
-// (CUDA parity at odd sizes, the float4 path and the depthwise kernel's own epilogue),
-// and the refusals (gradients, mismatched operands).
+// The inference epilogue (ops::epilogue, ops::conv2d_epilogue, ops::conv2d_epilogue_into):
+// every term against a plain double-precision loop and the unfused ops, in place and not,
+// between channel windows, on both devices (CUDA parity at odd sizes, the float4 path, the
+// depthwise kernel's own epilogue and windows), and the refusals (gradients, mismatched
+// operands, overlapping windows).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops_activation.h"
+#include "autograd/ops_basic.h"
 #include "autograd/ops_conv.h"
 #include "tests/test_util.h"
 
@@ -188,6 +190,93 @@ TEST(Conv2dEpilogueCuda, MatchesCpuOnEveryPathIncludingTheDepthwiseKernel) {
       EXPECT_LT(test::max_rel_diff(got, want), 1e-5) << cc.name << ", " << act_name(t.act);
     }
   }
+}
+
+// conv2d_epilogue_into: windows of larger tensors (batch 2, odd planes), against slicing,
+// adding and convolving densely; the channels outside dst's window stay as they were.
+struct WindowCase {
+  const char* name;
+  int64_t x_total, x_first, a_total, a_first;  // a_total 0: no addend
+  ConvCase conv;
+  int64_t y_total, y_first;
+};
+
+std::vector<WindowCase> window_cases() {
+  const std::vector<ConvCase> c = conv_cases();
+  return {{"depthwise with an addend", 11, 3, 9, 1, c[0], 13, 5},
+          {"depthwise, no addend", 5, 0, 0, 0, c[1], 5, 0},
+          {"pointwise", 12, 4, 0, 0, c[2], 10, 1},
+          {"pointwise with an addend", 8, 1, 7, 0, c[2], 9, 0},
+          {"dense 3x3 stride 2", 4, 1, 0, 0, c[3], 7, 2}};
+}
+
+struct WindowRun {
+  Tensor x, a, w, y;
+  ops::EpilogueSpec e;
+};
+
+WindowRun window_inputs(const WindowCase& wc, Generator& gen, DType dtype) {
+  WindowRun r;
+  const Shape& xs = wc.conv.x;
+  r.x = test::random_tensor({xs[0], wc.x_total, xs[2], xs[3]}, gen, dtype);
+  if (wc.a_total) r.a = test::random_tensor({xs[0], wc.a_total, xs[2], xs[3]}, gen, dtype);
+  r.w = test::random_tensor(wc.conv.w, gen, dtype);
+  const Shape out = ops::conv2d(Tensor::zeros(xs, dtype), r.w, Tensor(), wc.conv.o).shape();
+  r.y = test::random_tensor({out[0], wc.y_total, out[2], out[3]}, gen, dtype);
+  r.e = make_spec({false, false, false, true, true, EpiAct::Prelu}, out, gen, dtype);
+  return r;
+}
+
+Tensor run_into(const WindowCase& wc, const WindowRun& r, Device d) {
+  Tensor y = r.y.to(d).clone();
+  ops::conv2d_epilogue_into({r.x.to(d), wc.x_first, wc.conv.x[1]},
+                            {r.a.defined() ? r.a.to(d) : Tensor(), wc.a_first, wc.conv.x[1]}, r.w.to(d), wc.conv.o,
+                            spec_to(r.e, d), {y, wc.y_first, wc.conv.w[0]});
+  return y;
+}
+
+TEST(Conv2dEpilogueInto, EqualsSlicingAddingAndConvolvingInDouble) {
+  Generator gen(10);
+  for (const WindowCase& wc : window_cases()) {
+    const WindowRun r = window_inputs(wc, gen, DType::F64);
+    const int64_t cin = wc.conv.x[1], cout = wc.conv.w[0];
+    Tensor in = ops::slice_channels(r.x, wc.x_first, cin);
+    if (r.a.defined()) in = in + ops::slice_channels(r.a, wc.a_first, cin);
+    const Tensor want = ops::conv2d_epilogue(in, r.w, wc.conv.o, r.e);
+    const Tensor y = run_into(wc, r, Device::cpu());
+    EXPECT_EQ(test::values(ops::slice_channels(y, wc.y_first, cout)), test::values(want)) << wc.name;
+    for (auto [first, count] : {std::pair<int64_t, int64_t>{0, wc.y_first},
+                                {wc.y_first + cout, wc.y_total - wc.y_first - cout}}) {
+      if (count > 0) {
+        EXPECT_EQ(test::values(ops::slice_channels(y, first, count)), test::values(ops::slice_channels(r.y, first, count)))
+            << wc.name << ": channels outside the window changed";
+      }
+    }
+  }
+}
+
+TEST(Conv2dEpilogueIntoCuda, MatchesCpuOnEveryPath) {
+  PMSDSEN_REQUIRE_CUDA();
+  Generator gen(11);
+  for (const WindowCase& wc : window_cases()) {
+    const WindowRun r = window_inputs(wc, gen, DType::F32);
+    EXPECT_LT(test::max_rel_diff(run_into(wc, r, Device::cuda()), run_into(wc, r, Device::cpu())), 1e-5) << wc.name;
+  }
+}
+
+TEST(Conv2dEpilogueInto, RefusesOverlapsAndPerSampleTerms) {
+  const Tensor t = Tensor::zeros({1, 8, 5, 5}), w = Tensor::zeros({4, 1, 3, 3});
+  const ops::Conv2dOptions dw{1, 1, 1, 4};
+  EXPECT_NE(test::error_of([&] { ops::conv2d_epilogue_into({t, 0, 4}, {}, w, dw, {}, {t, 2, 4}); }).find("overlaps"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([&] { ops::conv2d_epilogue_into({t, 6, 4}, {}, w, dw, {}, {t, 0, 4}); }).find("outside"),
+            std::string::npos);
+  ops::EpilogueSpec e;
+  e.residual = Tensor::zeros({1, 4, 5, 5});
+  EXPECT_NE(test::error_of([&] { ops::conv2d_epilogue_into({t, 0, 4}, {}, w, dw, e, {t, 4, 4}); }).find("per channel"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([&] { ops::conv2d_epilogue_into({t, 0, 4}, {}, w, dw, {}, {t, 4, 3}); }).find("dst window"),
+            std::string::npos);
 }
 
 TEST(Epilogue, IsInferenceOnlyAndNamesTheOperandAtFault) {

@@ -357,8 +357,32 @@ void conv2d_forward_epilogue(const ConvShape& s, const T* x, const T* w, T* y, c
   epilogue<T>(y, y, s.batch, s.out_channels, s.out_plane(), e);
 }
 
+// The reference: the windows gathered into dense tensors, the convolution, the result
+// scattered (the CPU inference plan has its own kernels; this serves the fused eager path).
+template <class T>
+void conv2d_window_forward_epilogue(const ConvShape& s, const ConvWindows<T>& win, const T* x, const T* w, T* y,
+                                    const Epilogue<T>& e) {
+  const int64_t in_plane = s.in_plane(), out_plane = s.out_plane();
+  std::vector<T> xin(static_cast<size_t>(s.batch * s.in_channels * in_plane));
+  std::vector<T> yout(static_cast<size_t>(s.batch * s.out_channels * out_plane));
+  parallel_for(0, s.batch * s.in_channels, [&](int64_t p) {
+    const int64_t n = p / s.in_channels, c = p % s.in_channels;
+    const T* src = x + (n * win.x_total + win.x_first + c) * in_plane;
+    const T* add = win.addend ? win.addend + (n * win.a_total + win.a_first + c) * in_plane : nullptr;
+    T* dst = xin.data() + p * in_plane;
+    for (int64_t i = 0; i < in_plane; ++i) dst[i] = add ? src[i] + add[i] : src[i];
+  });
+  conv2d_forward_epilogue<T>(s, xin.data(), w, yout.data(), e);
+  parallel_for(0, s.batch * s.out_channels, [&](int64_t p) {
+    const int64_t n = p / s.out_channels, c = p % s.out_channels;
+    std::copy_n(yout.data() + p * out_plane, out_plane, y + (n * win.y_total + win.y_first + c) * out_plane);
+  });
+}
+
 #define PMSDSEN_INSTANTIATE(T)                                                                   \
   template void conv2d_forward<T>(const ConvShape&, const T*, const T*, const T*, T*);           \
+  template void conv2d_window_forward_epilogue<T>(const ConvShape&, const ConvWindows<T>&, const T*, const T*, T*, \
+                                                  const Epilogue<T>&);                           \
   template void conv2d_forward_epilogue<T>(const ConvShape&, const T*, const T*, T*, const Epilogue<T>&); \
   template void conv2d_backward_input<T>(const ConvShape&, const T*, const T*, T*);              \
   template void conv2d_backward_weight<T>(const ConvShape&, const T*, const T*, T*);             \

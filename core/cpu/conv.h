@@ -19,6 +19,10 @@ void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* bias, T
 // after the convolution (the CPU inference plan, models/plan/, fuses it into its tiles).
 template <class T>
 void conv2d_forward_epilogue(const ConvShape& s, const T* x, const T* w, T* y, const Epilogue<T>& e);
+// The same between channel windows (core/conv_math.h); e's terms per channel only.
+template <class T>
+void conv2d_window_forward_epilogue(const ConvShape& s, const ConvWindows<T>& win, const T* x, const T* w, T* y,
+                                    const Epilogue<T>& e);
 // gx = d(sum y * gy)/dx, overwritten.
 template <class T>
 void conv2d_backward_input(const ConvShape& s, const T* gy, const T* w, T* gx);

@@ -9,6 +9,7 @@
 #include "cuda/emu/device_memory.h"
 #include "cuda/emu/errors.h"
 #include "cuda/emu/queue.h"
+#include "emu/launch.h"
 
 struct cublasContext {
   cudaStream_t stream = nullptr;
@@ -75,6 +76,7 @@ cublasStatus_t gemm(cublasHandle_t handle, cublasOperation_t transa, cublasOpera
                     const float* alpha, const float* A, int lda, long long sa, const float* B, int ldb, long long sb,
                     const float* beta, float* C, int ldc, long long sc, int batch, const char* api) {
   if (!handle) return refuse(CUBLAS_STATUS_NOT_INITIALIZED, std::string(api) + ": null handle");
+  count_launch(std::string("cublas ") + api);
   for (cublasOperation_t op : {transa, transb})
     if (op != CUBLAS_OP_N && op != CUBLAS_OP_T && op != CUBLAS_OP_C)
       return refuse(CUBLAS_STATUS_INVALID_VALUE, std::string(api) + ": unknown operation");

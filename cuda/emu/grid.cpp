@@ -170,9 +170,30 @@ cudaError_t run_grid(const KernelLaunch& k, ThreadBody body, const void* pack,
 
 }  // namespace
 
+namespace {
+std::mutex g_counts_mutex;
+std::map<std::string, int64_t> g_counts;
+}  // namespace
+
+std::map<std::string, int64_t> launch_counts() {
+  std::lock_guard<std::mutex> lock(g_counts_mutex);
+  return g_counts;
+}
+
+void reset_launch_counts() {
+  std::lock_guard<std::mutex> lock(g_counts_mutex);
+  g_counts.clear();
+}
+
+void count_launch(const std::string& name) {
+  std::lock_guard<std::mutex> lock(g_counts_mutex);
+  ++g_counts[name];
+}
+
 cudaError_t launch(const KernelLaunch& k, ThreadBody body, std::shared_ptr<const void> pack,
                    std::vector<PointerArgument> pointers) {
   if (const cudaError_t e = check_configuration(k); e != cudaSuccess) return e;
+  count_launch(k.name);
   return submit(k.stream, "a kernel launch", [k, body, pack, pointers] { return run_grid(k, body, pack.get(), pointers); });
 }
 

@@ -3,7 +3,10 @@
 // (cuda/launch.cuh) calls in the emulated build instead of kernel<<<...>>>: the
 // arguments are converted to the kernel's parameter types once, like CUDA's parameter
 // buffer, and every emulated thread calls the kernel with its own copies.
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -12,6 +15,13 @@
 #include "cuda_runtime_api.h"
 
 namespace pmsdsen::emu {
+
+// Launches so far by kernel name as written at the launch site, and cuBLAS calls as
+// "cublas <function>" (a measurement aid: how many kernels a forward runs, by op). Counts
+// work as it is submitted: an eager launch or a captured one, not a graph's replays.
+std::map<std::string, int64_t> launch_counts();
+void reset_launch_counts();
+void count_launch(const std::string& name);
 
 struct KernelLaunch {
   const char* name;    // as written at the launch site
