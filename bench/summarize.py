@@ -120,6 +120,18 @@ def model_section(ours, ours3, torch):
         row += [fmt(op / 2**20 if op else None, 0), fmt(tp / 2**20 if tp else None, 0),
                 mark(None if not (op and tp) else op <= tp)]
         rows.append(row)
+        of, ofg = o.get(key + ("fused",)), o.get(key + ("fused_graph",))
+        if name == "inference" and of:
+            # The fused copy (BN folded once, epilogues fused): what evaluation runs on CUDA.
+            best = ofg or of
+            fps_f = best.get("fps")
+            vs_e = fps_f / te["fps"] if fps_f and te else None
+            vs_g = fps_f / tg["fps"] if fps_f and tg else None
+            rows.append([name + " (fused)", f"{b}x3x{h}x{w}", ms(of["ms"]), ms(ofg and ofg["ms"]), ms(te and te["ms"]),
+                         ms(tg and tg["ms"]), fmt(fps_f, 1), fmt(vs_e, 2, "x"), fmt(vs_g, 2, "x"),
+                         mark(None if vs_e is None else vs_e >= 3.0) + " / " + mark(None if vs_g is None else vs_g > 1.0),
+                         fmt(best["peak_bytes"] / 2**20, 0), fmt(tp / 2**20 if tp else None, 0),
+                         mark(None if not tp else best["peak_bytes"] <= tp)])
         o3e = o3.get(key + ("eager",))
         if o3e:
             fps3 = o3e.get("fps")

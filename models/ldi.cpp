@@ -33,6 +33,8 @@ LDI::LDI(int64_t channels, Activation act, Generator& gen) {
                                       std::make_shared<LDIBasic>(channels, channels, act, gen)}));
 }
 
-Tensor LDI::forward(const Tensor& x) { return conv_->forward(x) + x; }
+Tensor LDI::forward(const Tensor& x) { return body(x) + x; }
+
+Tensor LDI::body(const Tensor& x) { return conv_->forward(x); }
 
 }  // namespace pmsdsen

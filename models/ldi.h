@@ -28,7 +28,8 @@ class LDIBasic : public Module {
 class LDI : public Module {
  public:
   LDI(int64_t channels, Activation act, Generator& gen);
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x) override;  // body(x) + x
+  Tensor body(const Tensor& x);
   std::string type_name() const override { return "LDI"; }
 
  private:

@@ -79,6 +79,8 @@ MSLRI::MSLRI(int64_t channels, Activation act, Generator& gen) {
                                       std::make_shared<MSLRIBasic>(channels, channels, act, gen)}));
 }
 
-Tensor MSLRI::forward(const Tensor& x) { return conv_->forward(x) + x; }
+Tensor MSLRI::forward(const Tensor& x) { return body(x) + x; }
+
+Tensor MSLRI::body(const Tensor& x) { return conv_->forward(x); }
 
 }  // namespace pmsdsen

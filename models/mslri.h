@@ -43,7 +43,8 @@ class MSLRIBasic : public Module {
 class MSLRI : public Module {
  public:
   MSLRI(int64_t channels, Activation act, Generator& gen);
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x) override;  // body(x) + x
+  Tensor body(const Tensor& x);
   std::string type_name() const override { return "MSLRI"; }
 
  private:

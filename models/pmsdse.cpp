@@ -23,10 +23,12 @@ PMSDSE::PMSDSE(int64_t ch, Activation act, Generator& gen) {
 void PMSDSE::set_fused_inference(bool on) {
   Module::set_fused_inference(on);
   fused_ = on;
-  act_out_ = {};
-  if (on)
-    PMSDSEN_CHECK(epilogue_activation(*act_out_layer_, act_out_), "PMSDSE: act_out (", act_out_layer_->type_name(),
-                  ") cannot be an epilogue");
+  act_out_ = plus_two_ = {};
+  if (!on) return;
+  PMSDSEN_CHECK(epilogue_activation(*act_out_layer_, act_out_), "PMSDSE: act_out (", act_out_layer_->type_name(),
+                ") cannot be an epilogue");
+  const Tensor like = static_cast<ECA&>(*attn_).parameters().at(0);  // the model's device and dtype
+  plus_two_.add = Tensor::full({static_cast<ECA&>(*attn_).channels()}, 2.0, like.dtype(), like.device());
 }
 
 Tensor PMSDSE::forward_fused(const Tensor& x) {
@@ -35,10 +37,10 @@ Tensor PMSDSE::forward_fused(const Tensor& x) {
   Tensor y;
   {
     Tensor e = entry_bn_act_->forward(x);
-    y = ldi_->forward(e) + mslri_->forward(e);
+    y = static_cast<LDI&>(*ldi_).body(e) + static_cast<MSLRI&>(*mslri_).body(e);
     ops::EpilogueSpec bn = folding(*bn_act_).affine_epilogue();
     bn.residual = e;
-    bn.residual_scale = attn.scale(e);
+    bn.residual_scale = ops::epilogue(attn.scale(e), plus_two_);
     ops::epilogue_(y, bn);  // y is the sum's own tensor
   }
   Tensor z = conv1x1_->forward(y);

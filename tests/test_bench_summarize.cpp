@@ -44,6 +44,8 @@ TEST(BenchSummarize, TablesAndTargetsFromARunFolder) {
   write(dir + "/kernels_cuda.json", {{"device", "GPU X"}, {"device_type", "cuda"}, {"copy", {{"gbps", 3000}}},
                                      {"records", {dw, bn}}});
   write(dir + "/model_cuda.json", {{"device", "GPU X"}, {"records", {model_record("inference", 1, 512, 1024, "eager", 3, 200),
+                                                                     model_record("inference", 1, 512, 1024, "fused", 2.5, 190),
+                                                                     model_record("inference", 1, 512, 1024, "fused_graph", 2, 190),
                                                                      model_record("train_step", 12, 256, 512, "eager", 40, 3000)}}});
   write(dir + "/torch_cuda.json",
         {{"device", "GPU X"}, {"records", {model_record("inference", 1, 512, 1024, "eager", 12, 500),
@@ -61,6 +63,8 @@ TEST(BenchSummarize, TablesAndTargetsFromARunFolder) {
   EXPECT_TRUE(has("Total: 290 s.")) << md;
   // Inference: 4x PyTorch eager (target 3x: met), 1.33x its CUDA graph (met); peak 200 <= 500.
   EXPECT_TRUE(has("| inference | 1x3x512x1024 | 3.00 | - | 12.0 | 4.00 | 333.3 | 4.00x | 1.33x | yes / yes | 200 | 500 | yes |")) << md;
+  // The fused copy: its graph (2 ms) is 6x PyTorch eager and 2x its graph.
+  EXPECT_TRUE(has("| inference (fused) | 1x3x512x1024 | 2.50 | 2.00 | 12.0 | 4.00 | 500.0 | 6.00x | 2.00x | yes / yes | 190 | 500 | yes |")) << md;
   // Training: 1.25x faster (target 1.5x: missed), peak 3000 > 2000 MiB (missed).
   EXPECT_TRUE(has("| train_step | 12x3x256x512 | 40.0 | - | 50.0 | - | 300.0 | 1.25x | - | **no** | 3000 | 2000 | **no** |")) << md;
   // Kernels: depthwise meets both targets, BN neither.
