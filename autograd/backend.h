@@ -58,7 +58,8 @@ namespace pmsdsen::autograd {
   K(softmax_groups_forward) K(softmax_groups_backward) K(avg_pool2d_forward) K(avg_pool2d_backward)  \
   K(max_pool2d_forward) K(max_pool2d_backward) K(global_avg_pool_forward)                           \
   K(global_avg_pool_backward) K(bilinear_forward) K(bilinear_backward) K(argmax_channels)                \
-  K(epilogue) K(conv2d_forward_epilogue) K(conv2d_window_forward_epilogue)
+  K(epilogue) K(conv2d_forward_epilogue) K(conv2d_window_forward_epilogue)                       \
+  K(channel_conv1d_sigmoid_forward)
 
 #define PMSDSEN_CPU_KERNEL(name)                 \
   template <class... A>                          \

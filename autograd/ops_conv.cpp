@@ -189,8 +189,9 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   });
 }
 
-Tensor channel_conv1d(const Tensor& x, const Tensor& weight) {
-  const char* op = "channel_conv1d";
+namespace {
+
+void check_channel_conv(const char* op, const Tensor& x, const Tensor& weight) {
   check_defined(x, op, "x");
   check_defined(weight, op, "weight");
   check_floating(x, op, "x");
@@ -201,6 +202,27 @@ Tensor channel_conv1d(const Tensor& x, const Tensor& weight) {
   PMSDSEN_CHECK(weight.dim() == 3 && weight.size(0) == 1 && weight.size(1) == 1 &&
                     weight.size(2) % 2 == 1,
                 op, ": weight must be [1, 1, k] with k odd, got ", shape_str(weight.shape()));
+}
+
+}  // namespace
+
+Tensor eca_scale(const Tensor& x, const Tensor& weight) {
+  const char* op = "eca_scale";
+  check_channel_conv(op, x, weight);
+  check_inference_only(op, {&x, &weight});
+  return on_backend(x, op, [&](auto b) {
+    using B = decltype(b);
+    using T = typename B::Scalar;
+    Tensor y = Tensor::empty_like(x);
+    B::channel_conv1d_sigmoid_forward(x.data<T>(), weight.data<T>(), y.data<T>(), x.size(0), x.size(1),
+                                      weight.size(2));
+    return y;
+  });
+}
+
+Tensor channel_conv1d(const Tensor& x, const Tensor& weight) {
+  const char* op = "channel_conv1d";
+  check_channel_conv(op, x, weight);
   const int64_t k = weight.size(2);
   return on_backend(x, op, [&](auto b) {
     using B = decltype(b);

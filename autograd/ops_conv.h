@@ -52,6 +52,10 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
 // zero padding (k - 1) / 2, no bias; output [N, C, 1, 1].
 Tensor channel_conv1d(const Tensor& x, const Tensor& weight);
 
+// Inference: sigmoid(channel_conv1d(x, weight)) in one pass, ECA's channel scale from its
+// channel means (layers/eca.h). Not differentiable.
+Tensor eca_scale(const Tensor& x, const Tensor& weight);
+
 // Output size of a convolution along one axis (PyTorch's formula, rounded down).
 inline int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t padding,
                                 int64_t dilation = 1) {

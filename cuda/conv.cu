@@ -4,6 +4,7 @@
 // conv_depthwise.cu.
 #include <algorithm>
 
+#include "core/activation_math.h"
 #include "core/conv_math.h"
 #include "cuda/activation.h"
 #include "cuda/basic.h"
@@ -79,14 +80,16 @@ __global__ void reduce_partials_kernel(const float* __restrict__ partial, float*
   if (threadIdx.x == 0) out[b] = acc;
 }
 
+// sigmoid: ECA's scale in inference (the conv and its sigmoid in one launch).
 __global__ void channel_conv_kernel(const float* __restrict__ x, const float* __restrict__ w,
                                     float* __restrict__ y, int64_t channels, int64_t k, int64_t n,
-                                    bool input_grad) {
+                                    bool input_grad, bool sigmoid) {
   PMSDSEN_GRID_STRIDE(i, n) {
     const float* row = x + (i / channels) * channels;
     const int64_t c = i % channels;
-    y[i] = input_grad ? channel_conv_grad_input_at(row, w, channels, k, c)
-                      : channel_conv_at(row, w, channels, k, c);
+    const float v = input_grad ? channel_conv_grad_input_at(row, w, channels, k, c)
+                               : channel_conv_at(row, w, channels, k, c);
+    y[i] = sigmoid ? hd::sigmoid(v) : v;
   }
 }
 
@@ -286,14 +289,21 @@ void channel_conv1d_forward(const float* x, const float* w, float* y, int64_t ba
                             int64_t channels, int64_t k) {
   const int64_t n = batch * channels;
   if (n == 0) return;
-  PMSDSEN_LAUNCH(channel_conv_kernel, grid_for(n), kThreads, 0)(x, w, y, channels, k, n, false);
+  PMSDSEN_LAUNCH(channel_conv_kernel, grid_for(n), kThreads, 0)(x, w, y, channels, k, n, false, false);
+}
+
+void channel_conv1d_sigmoid_forward(const float* x, const float* w, float* y, int64_t batch, int64_t channels,
+                                    int64_t k) {
+  const int64_t n = batch * channels;
+  if (n == 0) return;
+  PMSDSEN_LAUNCH(channel_conv_kernel, grid_for(n), kThreads, 0)(x, w, y, channels, k, n, false, true);
 }
 
 void channel_conv1d_backward_input(const float* gy, const float* w, float* gx, int64_t batch,
                                    int64_t channels, int64_t k) {
   const int64_t n = batch * channels;
   if (n == 0) return;
-  PMSDSEN_LAUNCH(channel_conv_kernel, grid_for(n), kThreads, 0)(gy, w, gx, channels, k, n, true);
+  PMSDSEN_LAUNCH(channel_conv_kernel, grid_for(n), kThreads, 0)(gy, w, gx, channels, k, n, true, false);
 }
 
 void channel_conv1d_backward_weight(const float* gy, const float* x, float* gw, int64_t batch,

@@ -42,6 +42,8 @@ void col2im(const ConvShape& s, const float* col, float* x);
 
 void channel_conv1d_forward(const float* x, const float* w, float* y, int64_t batch,
                             int64_t channels, int64_t k);
+void channel_conv1d_sigmoid_forward(const float* x, const float* w, float* y, int64_t batch, int64_t channels,
+                                    int64_t k);
 void channel_conv1d_backward_input(const float* gy, const float* w, float* gx, int64_t batch,
                                    int64_t channels, int64_t k);
 void channel_conv1d_backward_weight(const float* gy, const float* x, float* gw, int64_t batch,

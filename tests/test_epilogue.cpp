@@ -279,6 +279,24 @@ TEST(Conv2dEpilogueInto, RefusesOverlapsAndPerSampleTerms) {
             std::string::npos);
 }
 
+TEST(EcaScale, IsTheSigmoidOfTheChannelConvolution) {
+  Generator gen(12);
+  const Tensor x = test::random_tensor({3, 37, 1, 1}, gen, DType::F64, -2, 2);
+  const Tensor w = test::random_tensor({1, 1, 5}, gen, DType::F64);
+  EXPECT_LT(test::max_rel_diff(ops::eca_scale(x, w), ops::sigmoid(ops::channel_conv1d(x, w))), 1e-14);
+  EXPECT_NE(test::error_of([&] { ops::eca_scale(x, Tensor::zeros({1, 1, 4}, DType::F64)); }).find("eca_scale"),
+            std::string::npos);
+}
+
+TEST(EcaScaleCuda, MatchesCpu) {
+  PMSDSEN_REQUIRE_CUDA();
+  Generator gen(13);
+  const Tensor x = test::random_tensor({3, 37, 1, 1}, gen, DType::F32, -2, 2);
+  const Tensor w = test::random_tensor({1, 1, 5}, gen, DType::F32);
+  EXPECT_LT(test::max_rel_diff(ops::eca_scale(x.to(Device::cuda()), w.to(Device::cuda())), ops::eca_scale(x, w)),
+            1e-6);
+}
+
 TEST(Epilogue, IsInferenceOnlyAndNamesTheOperandAtFault) {
   const Tensor x = Tensor::zeros({2, 3, 4, 4});
   ops::EpilogueSpec e;

@@ -32,6 +32,7 @@ case "${1:-}" in
     # of them: ThreadSanitizer's start-up costs seconds, ctest's process a test 16x that.
     race_filter='Emu*:TensorCuda*:CudaMemoryPoolCuda*:LayersCuda*:SgdCuda*:DataMetrics.Cuda*:ConvCuda.ChannelConv*'
     race_filter+=':All/GradSuite.CudaMatchesCpu*:All/GradSuite.CudaGradientsAreDeterministic*'
+    race_filter+=':EpilogueCuda*:Conv2dEpilogueCuda*:Conv2dEpilogueIntoCuda*:EcaScaleCuda*'
     ;;
   "")
     if command -v nvidia-smi >/dev/null && nvidia-smi -L 2>/dev/null | grep -q "^GPU"; then

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "core/cpu/activation.h"
+#include "core/cpu/vec_math.h"
+#include "core/activation_math.h"
 #include "core/cpu/gemm.h"
 #include "core/error.h"
 #include "core/parallel.h"
@@ -331,6 +333,13 @@ void channel_conv1d_forward(const T* x, const T* w, T* y, int64_t batch, int64_t
 }
 
 template <class T>
+void channel_conv1d_sigmoid_forward(const T* x, const T* w, T* y, int64_t batch, int64_t channels, int64_t k) {
+  for (int64_t n = 0; n < batch; ++n)
+    for (int64_t c = 0; c < channels; ++c)
+      y[n * channels + c] = hd::sigmoid<T, CpuMath>(channel_conv_at(x + n * channels, w, channels, k, c));
+}
+
+template <class T>
 void channel_conv1d_backward_input(const T* gy, const T* w, T* gx, int64_t batch, int64_t channels,
                                    int64_t k) {
   for (int64_t n = 0; n < batch; ++n)
@@ -391,6 +400,7 @@ void conv2d_window_forward_epilogue(const ConvShape& s, const ConvWindows<T>& wi
   template void im2col<T>(const ConvShape&, const T*, T*);                                       \
   template void col2im<T>(const ConvShape&, const T*, T*);                                       \
   template void channel_conv1d_forward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t);    \
+  template void channel_conv1d_sigmoid_forward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t); \
   template void channel_conv1d_backward_input<T>(const T*, const T*, T*, int64_t, int64_t,       \
                                                  int64_t);                                       \
   template void channel_conv1d_backward_weight<T>(const T*, const T*, T*, int64_t, int64_t, int64_t);

@@ -57,6 +57,9 @@ void col2im(const ConvShape& s, const T* col, T* x);
 // ECA's channel convolution over [batch, channels] (see core/conv_math.h); k odd.
 template <class T>
 void channel_conv1d_forward(const T* x, const T* w, T* y, int64_t batch, int64_t channels, int64_t k);
+// Inference: y = sigmoid(channel_conv1d(x)), ECA's scale from its channel means.
+template <class T>
+void channel_conv1d_sigmoid_forward(const T* x, const T* w, T* y, int64_t batch, int64_t channels, int64_t k);
 template <class T>
 void channel_conv1d_backward_input(const T* gy, const T* w, T* gx, int64_t batch, int64_t channels,
                                    int64_t k);
