@@ -200,6 +200,12 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* w, const fl
 void conv2d_forward_epilogue(const ConvShape& s, const float* x, const float* w, float* y,
                              const Epilogue<float>& epi) {
   if (use_depthwise(s)) return depthwise3x3_forward_epilogue(s, x, w, y, epi);
+  if (use_pointwise_kernel(s)) {
+    ConvWindows<float> dense;
+    dense.x_total = s.in_channels;
+    dense.y_total = s.out_channels;
+    return pointwise_forward_epilogue(s, dense, x, w, y, epi);
+  }
   conv2d_forward(s, x, w, nullptr, y);
   epilogue(y, y, s.batch, s.out_channels, s.out_plane(), epi);
 }
@@ -209,6 +215,7 @@ void conv2d_window_forward_epilogue(const ConvShape& s, const ConvWindows<float>
   if (use_depthwise(s)) return depthwise3x3_window_forward_epilogue(s, win, x, w, y, epi);
   const int64_t in_plane = s.in_plane(), plane = s.out_plane();
   if (s.batch == 0 || plane == 0) return;
+  if (use_pointwise_kernel(s) && !win.addend) return pointwise_forward_epilogue(s, win, x, w, y, epi);
   if (s.is_pointwise() && s.groups == 1 && !win.addend) {
     // Y_n [Cout, HW] = W [Cout, Cin] X_n [Cin, HW], X_n and Y_n windows: cuBLAS's strides.
     gemm_strided_batched(false, false, s.out_channels, plane, s.in_channels, 1.f, w, s.in_channels, 0,

@@ -31,6 +31,11 @@ void depthwise3x3_forward(const ConvShape& s, const float* x, const float* w, co
                           float* y);
 void depthwise3x3_forward_epilogue(const ConvShape& s, const float* x, const float* w, float* y,
                                    const Epilogue<float>& epi);
+// Inference, 1x1 convolutions of at most 768 input channels (conv_pointwise.cu): the
+// product and its epilogue in one kernel, between channel windows.
+bool use_pointwise_kernel(const ConvShape& s);
+void pointwise_forward_epilogue(const ConvShape& s, const ConvWindows<float>& win, const float* x, const float* w,
+                                float* y, const Epilogue<float>& epi);
 void depthwise3x3_window_forward_epilogue(const ConvShape& s, const ConvWindows<float>& win, const float* x,
                                           const float* w, float* y, const Epilogue<float>& epi);
 void depthwise3x3_backward_input(const ConvShape& s, const float* gy, const float* w, float* gx);

@@ -141,7 +141,9 @@ std::vector<ConvCase> conv_cases() {
   return {{"depthwise 3x3 dilation 2", {2, 6, 11, 19}, {6, 1, 3, 3}, {1, 2, 2, 6}},
           {"depthwise 3x3 dilation 1", {3, 5, 9, 8}, {5, 1, 3, 3}, {1, 1, 1, 5}},
           {"pointwise", {2, 7, 5, 9}, {9, 7, 1, 1}, {1, 0, 1, 1}},
-          {"dense 3x3 stride 2", {2, 3, 10, 13}, {5, 3, 3, 3}, {2, 1, 1, 1}}};
+          {"dense 3x3 stride 2", {2, 3, 10, 13}, {5, 3, 3, 3}, {2, 1, 1, 1}},
+          // the CUDA pointwise kernel: several blocks of output channels, the last one partial
+          {"pointwise 37 -> 35", {2, 37, 7, 13}, {35, 37, 1, 1}, {1, 0, 1, 1}}};
 }
 
 TEST(Conv2dEpilogue, EqualsTheConvolutionThenTheEpilogueInDouble) {
@@ -207,7 +209,8 @@ std::vector<WindowCase> window_cases() {
           {"depthwise, no addend", 5, 0, 0, 0, c[1], 5, 0},
           {"pointwise", 12, 4, 0, 0, c[2], 10, 1},
           {"pointwise with an addend", 8, 1, 7, 0, c[2], 9, 0},
-          {"dense 3x3 stride 2", 4, 1, 0, 0, c[3], 7, 2}};
+          {"dense 3x3 stride 2", 4, 1, 0, 0, c[3], 7, 2},
+          {"pointwise 37 -> 35", 40, 2, 0, 0, c[4], 36, 1}};
 }
 
 struct WindowRun {
