@@ -1,5 +1,7 @@
 // Convolution benches: depthwise 3x3 (dilations 1-4), pointwise, dense 3x3 and the
-// transposed 3x3, each forward, input gradient and weight gradient, at PMSDSEN's shapes.
+// transposed 3x3, each forward, input gradient and weight gradient, at PMSDSEN's shapes;
+// and the inference forward of the pointwise ones with their epilogue (folded bias and
+// GELU: on CUDA the hand-written cuda/conv_pointwise.cu, beside cuDNN's product + bias).
 // Ours: the launchers of core/cpu/conv.h and cuda/conv.h; cuDNN: bench/cudnn_conv.cpp.
 #include <string>
 
@@ -85,6 +87,35 @@ void conv_weight_grad(const ConvShape& s, const Tensor& gy, const Tensor& x, con
 void add_bias(const Tensor& y, const Tensor& b) {
   const int64_t n = y.size(0), c = y.size(1), plane = y.size(2) * y.size(3);
   on_f32(y, [&](auto k) { decltype(k)::conv_add_bias(f32(y), f32(b), n, c, plane); });
+}
+
+// Inference: y = GELU(conv(x, w) + b) in one call (ops::conv2d_epilogue's kernels).
+void add_conv_epilogue(const ConvCase& c, std::vector<KernelBench>& out) {
+  const Shape xs = x_shape(c), ws = w_shape(c), ys = y_shape(c);
+  const int64_t bc = c.s.out_channels;
+  KernelBench b = bench_named(c.name + ".fwd_epilogue", "conv2d_epilogue", c.kernel + " + bias + GELU", "forward",
+                              c.where, xs, detail(c, true) + " +GELU");
+  b.bytes = f32_bytes(xs) + f32_bytes(ws) + 4.0 * static_cast<double>(bc) + f32_bytes(ys);
+  b.flops = 2.0 * static_cast<double>(c.s.batch * c.s.out_channels * c.s.out_plane() * c.s.col_rows());
+  b.make = [xs, ws, ys, bc](Device d, Generator& gen) {
+    return Tensors{random_f32(xs, d, gen), random_f32(ws, d, gen, -0.5, 0.5), empty_f32(ys, d),
+                   random_f32({bc}, d, gen)};
+  };
+  b.outputs = {kY};
+  const ConvShape s = c.s;
+  b.ours = per_set([s](const Tensors& t) {
+    Epilogue<float> e;
+    e.add = f32(t[kB]);
+    e.act = EpiAct::Gelu;
+    on_f32(t[kX], [&](auto k) { decltype(k)::conv2d_forward_epilogue(s, f32(t[kX]), f32(t[kW]), f32(t[kY]), e); });
+  });
+#ifdef PMSDSEN_WITH_CUDNN
+  const ConvGeometry g = geometry(c);
+  b.baseline = [g](const SharedBuffers& buf) {
+    return cudnn_conv(buf, g, ConvPass::Forward, ConvSlots{kX, kW, kB, kY});  // the product and its bias, no GELU
+  };
+#endif
+  out.push_back(std::move(b));
 }
 
 void add_conv(const ConvCase& c, std::vector<KernelBench>& out) {
@@ -233,6 +264,19 @@ void pointwise(const NetConfig& config, std::vector<KernelBench>& out) {
   add_conv({"conv1x1", "pointwise conv", "MSSE tail (H/8)",
             conv_shape(n.n, 5 * n.s3.channels / 2, n.s3.h, n.s3.w, n.s3.channels, 1, 1, 0, 1, 1), false, false},
            out);
+  // Inference: every pointwise convolution has a bias once its BN is folded.
+  for (int i = 0; i < 3; ++i) {
+    const Stage st = stages[i];
+    add_conv_epilogue({"conv1x1", "pointwise conv", str("LDI compress, ", kStageNames[i]),
+                       conv_shape(n.n, st.channels, st.h, st.w, st.channels / 2, 1, 1, 0, 1, 1)},
+                      out);
+    add_conv_epilogue({"conv1x1", "pointwise conv", str("PMSDSE conv1x1, ", kStageNames[i]),
+                       conv_shape(n.n, st.channels, st.h, st.w, st.channels, 1, 1, 0, 1, 1)},
+                      out);
+  }
+  add_conv_epilogue({"conv1x1", "pointwise conv", "MSSE tail (H/8)",
+                     conv_shape(n.n, 5 * n.s3.channels / 2, n.s3.h, n.s3.w, n.s3.channels, 1, 1, 0, 1, 1)},
+                    out);
 }
 
 void dense(const NetConfig& config, std::vector<KernelBench>& out) {

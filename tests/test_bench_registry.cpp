@@ -68,7 +68,7 @@ TEST(BenchRegistry, CoversEveryOpOfTheIssueAtBothInputs) {
       EXPECT_NE(std::find(passes.begin(), passes.end(), b.pass), passes.end()) << b.name << ": pass " << b.pass;
       // Where cuDNN has the op (convolutions, BN, activations but PReLU, pooling) it is
       // the baseline (in builds with cuDNN); elsewhere the record says why there is none.
-      const bool in_cudnn = b.op == "conv2d" || b.op == "conv_transpose2d" || b.op == "batch_norm" ||
+      const bool in_cudnn = b.op == "conv2d" || b.op == "conv2d_epilogue" || b.op == "conv_transpose2d" || b.op == "batch_norm" ||
                             b.op == "gelu" || b.kernel == "pooling";
 #ifdef PMSDSEN_WITH_CUDNN
       EXPECT_EQ(static_cast<bool>(b.baseline), in_cudnn) << b.name;
