@@ -288,15 +288,23 @@ void conv2d_epilogue_into(const ChannelWindow& x_in, const ChannelWindow& addend
   const Shape out{s.batch, s.out_channels, s.out_h, s.out_w};
   PMSDSEN_CHECK(ys == out, op, ": the dst window ", shape_str(ys), " is not the output's ", shape_str(out));
   PMSDSEN_CHECK(!overlap(dst, x) && !overlap(dst, addend), op, ": the dst window overlaps an input window");
+  PMSDSEN_CHECK(!addend.scale.defined() && !dst.scale.defined(), op, ": only the input window takes a scale");
+  if (x.scale.defined()) {
+    check_same_device(x.tensor, x.scale, op);
+    check_same_dtype(x.tensor, x.scale, op);
+    PMSDSEN_CHECK(x.scale.numel() == s.batch * s.in_channels, op, ": the input window's scale must be [N, ",
+                  s.in_channels, ", 1, 1], got ", x.scale.str());
+  }
   PMSDSEN_CHECK(!e.residual.defined() && !e.scale.defined(), op,
                 ": the epilogue's terms must be per channel (no residual, no per-sample scale)");
-  check_inference_only(op, {&x.tensor, &addend.tensor, &weight, &dst.tensor, &e.mul, &e.add, &e.slope});
+  check_inference_only(op, {&x.tensor, &x.scale, &addend.tensor, &weight, &dst.tensor, &e.mul, &e.add, &e.slope});
   on_backend(x.tensor, op, [&](auto b) {
     using B = decltype(b);
     using T = typename B::Scalar;
     ConvWindows<T> win;
     win.x_total = x.tensor.size(1);
     win.x_first = x.first;
+    if (x.scale.defined()) win.x_scale = x.scale.data<T>();
     if (addend.tensor.defined()) {
       win.addend = addend.tensor.data<T>();
       win.a_total = addend.tensor.size(1);

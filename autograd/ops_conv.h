@@ -23,10 +23,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
 // follows the product. Not differentiable (see ops::epilogue).
 Tensor conv2d_epilogue(const Tensor& x, const Tensor& weight, const Conv2dOptions& options, const EpilogueSpec& e);
 
-// Channels [first, first + count) of an [N, C, H, W] tensor (count -1: to the end).
+// Channels [first, first + count) of an [N, C, H, W] tensor (count -1: to the end); as an
+// input, optionally multiplied by a per-sample channel scale [N, count, 1, 1] as it is read.
 struct ChannelWindow {
   Tensor tensor;
   int64_t first = 0, count = -1;
+  Tensor scale;
 };
 
 // Inference: dst's window = epilogue(conv2d(x's window (+ addend's window), weight)), the

@@ -50,10 +50,13 @@ struct ConvShape {
 // are channel windows of larger NCHW tensors (inference: no concatenation or slice is
 // copied). Sample n, channel c of the input is plane n * x_total + x_first + c of x; of the
 // addend (summed into the input, when not null) plane n * a_total + a_first + c; of the
-// output plane n * y_total + y_first + c of y.
+// output plane n * y_total + y_first + c of y. With x_scale, input channel c of sample n
+// is multiplied by x_scale[n * in_channels + c] as it is read (a per-sample channel scale:
+// ECA's, applied by the convolution after it), before the addend is summed in.
 template <class T>
 struct ConvWindows {
   int64_t x_total = 0, x_first = 0;
+  const T* x_scale = nullptr;
   const T* addend = nullptr;
   int64_t a_total = 0, a_first = 0;
   int64_t y_total = 0, y_first = 0;

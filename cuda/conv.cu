@@ -130,7 +130,7 @@ __global__ void gather_window_kernel(const float* __restrict__ x, ConvWindows<fl
                                      int64_t channels, int64_t plane, int64_t total) {
   PMSDSEN_GRID_STRIDE(i, total) {
     const int64_t p = i / plane, at = i % plane, n = p / channels, c = p % channels;
-    float v = x[(n * win.x_total + win.x_first + c) * plane + at];
+    float v = x[(n * win.x_total + win.x_first + c) * plane + at] * (win.x_scale ? win.x_scale[p] : 1.f);
     if (win.addend) v += win.addend[(n * win.a_total + win.a_first + c) * plane + at];
     dst[i] = v;
   }
@@ -216,7 +216,7 @@ void conv2d_window_forward_epilogue(const ConvShape& s, const ConvWindows<float>
   const int64_t in_plane = s.in_plane(), plane = s.out_plane();
   if (s.batch == 0 || plane == 0) return;
   if (use_pointwise_kernel(s) && !win.addend) return pointwise_forward_epilogue(s, win, x, w, y, epi);
-  if (s.is_pointwise() && s.groups == 1 && !win.addend) {
+  if (s.is_pointwise() && s.groups == 1 && !win.addend && !win.x_scale) {
     // Y_n [Cout, HW] = W [Cout, Cin] X_n [Cin, HW], X_n and Y_n windows: cuBLAS's strides.
     gemm_strided_batched(false, false, s.out_channels, plane, s.in_channels, 1.f, w, s.in_channels, 0,
                          x + win.x_first * plane, plane, win.x_total * plane, 0.f, y + win.y_first * plane, plane,

@@ -30,15 +30,16 @@ struct Geometry {
   __host__ __device__ int tile_cols() const { return kTileW + 2 * dil; }
 };
 
-// Stages the input window of the output tile at (oy0, ox0); plus `add` when not null.
+// Stages the input window of the output tile at (oy0, ox0), times `scale`, plus `add` when
+// not null.
 __device__ void load_tile(float* tile, const float* __restrict__ in, const Geometry& g, int oy0,
-                          int ox0, const float* __restrict__ add = nullptr) {
+                          int ox0, const float* __restrict__ add = nullptr, float scale = 1.f) {
   const int cols = g.tile_cols(), count = g.tile_rows() * cols;
   for (int i = threadIdx.x; i < count; i += blockDim.x) {
     const int iy = oy0 - g.pad + i / cols, ix = ox0 - g.pad + i % cols;
     const bool inside = iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w;
     const int64_t at = static_cast<int64_t>(iy) * g.in_w + ix;
-    tile[i] = inside ? (add ? __ldg(in + at) + __ldg(add + at) : __ldg(in + at)) : 0.f;
+    tile[i] = inside ? (add ? __ldg(in + at) * scale + __ldg(add + at) : __ldg(in + at) * scale) : 0.f;
   }
 }
 
@@ -55,7 +56,8 @@ __global__ void __launch_bounds__(kThreadsX * kThreadsY)
   const int oy0 = blockIdx.y * kTileH, ox0 = blockIdx.x * kTileW;
   const int64_t in_plane = g.in_h * static_cast<int64_t>(g.in_w);
   load_tile(tile, x + (n * win.x_total + win.x_first + c) * in_plane, g, oy0, ox0,
-            win.addend ? win.addend + (n * win.a_total + win.a_first + c) * in_plane : nullptr);
+            win.addend ? win.addend + (n * win.a_total + win.a_first + c) * in_plane : nullptr,
+            win.x_scale ? win.x_scale[p] : 1.f);
   float wr[9];
 #pragma unroll
   for (int t = 0; t < 9; ++t) wr[t] = w[9 * c + (flip ? 8 - t : t)];

@@ -31,7 +31,9 @@ __global__ void __launch_bounds__(kPixels)
   const int64_t n = n0 + blockIdx.z;
   for (int i = threadIdx.x; i < kCo * cin; i += blockDim.x) {
     const int j = i / cin, ci = i % cin;
-    ws[i] = j < count ? w[static_cast<int64_t>(co0 + j) * cin + ci] : 0.f;
+    // A per-sample input scale goes into this block's (one sample's) weights: W diag(s_n).
+    const float scale = win.x_scale ? win.x_scale[n * cin + ci] : 1.f;
+    ws[i] = j < count ? w[static_cast<int64_t>(co0 + j) * cin + ci] * scale : 0.f;
   }
   __syncthreads();
   const int64_t p = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;

@@ -81,6 +81,18 @@ MSLRI::MSLRI(int64_t channels, Activation act, Generator& gen) {
 
 Tensor MSLRI::forward(const Tensor& x) { return body(x) + x; }
 
-Tensor MSLRI::body(const Tensor& x) { return conv_->forward(x); }
+Tensor MSLRI::body(const Tensor& x) {
+  if (!fused_now(*this, fused_)) return conv_->forward(x);
+  const Tensor a = (*conv_)[0].forward(x);
+  return static_cast<MSLRIBasic&>((*conv_)[2]).forward_scaled(a, static_cast<ECA&>((*conv_)[1]).scale(a));
+}
+
+Tensor MSLRIBasic::forward_scaled(const Tensor& x, const Tensor& scale) {
+  const FoldingSequential::Conv f = folding(*conv_).fused_conv();
+  Tensor a = Tensor::empty({x.size(0), f.weight.size(0), x.size(2), x.size(3)}, x.dtype(), x.device());
+  ops::conv2d_epilogue_into({x, 0, -1, scale}, {}, f.weight, f.options, f.epilogue, {a});
+  Tensor y = ops::concat_channels({a, lrms_->forward(a)});
+  return y.size(1) == cout_ ? y : ops::slice_channels(y, 0, cout_);
+}
 
 }  // namespace pmsdsen

@@ -7,6 +7,8 @@
 //   MSLRIBasic(cin, cout): a = conv(x) (1x1 CBA, bias, to ceil(cout/2));
 //             concat[a, LRMS(a)] cut to cout channels.
 //   MSLRI(ch): conv(x) + x, conv = Sequential(MSLRIBasic, ECA, MSLRIBasic).
+// Fused inference: LRMS's branches read and write channel windows; the ECA between the two
+// MSLRIBasics scales the second one's first convolution per sample instead of its input.
 #include "core/rng.h"
 #include "layers/activation.h"
 #include "layers/sequential.h"
@@ -32,6 +34,9 @@ class MSLRIBasic : public Module {
  public:
   MSLRIBasic(int64_t cin, int64_t cout, Activation act, Generator& gen);
   Tensor forward(const Tensor& x) override;
+  // Fused only: forward(x * scale) for a per-sample channel scale [N, C, 1, 1] (ECA's),
+  // applied to the first convolution's weights.
+  Tensor forward_scaled(const Tensor& x, const Tensor& scale);
   std::string type_name() const override { return "MSLRIBasic"; }
 
  private:
@@ -45,9 +50,14 @@ class MSLRI : public Module {
   MSLRI(int64_t channels, Activation act, Generator& gen);
   Tensor forward(const Tensor& x) override;  // body(x) + x
   Tensor body(const Tensor& x);
+  void set_fused_inference(bool on) override {
+    Module::set_fused_inference(on);
+    fused_ = on;
+  }
   std::string type_name() const override { return "MSLRI"; }
 
  private:
+  bool fused_ = false;
   std::shared_ptr<Sequential> conv_;
 };
 

@@ -194,13 +194,15 @@ TEST(Conv2dEpilogueCuda, MatchesCpuOnEveryPathIncludingTheDepthwiseKernel) {
   }
 }
 
-// conv2d_epilogue_into: windows of larger tensors (batch 2, odd planes), against slicing,
-// adding and convolving densely; the channels outside dst's window stay as they were.
+// conv2d_epilogue_into: windows of larger tensors (batch 2, odd planes), with and without a
+// per-sample input scale, against slicing, scaling, adding and convolving densely; the
+// channels outside dst's window stay as they were.
 struct WindowCase {
   const char* name;
   int64_t x_total, x_first, a_total, a_first;  // a_total 0: no addend
   ConvCase conv;
   int64_t y_total, y_first;
+  bool scaled = false;  // a per-sample scale on the input window
 };
 
 std::vector<WindowCase> window_cases() {
@@ -210,11 +212,15 @@ std::vector<WindowCase> window_cases() {
           {"pointwise", 12, 4, 0, 0, c[2], 10, 1},
           {"pointwise with an addend", 8, 1, 7, 0, c[2], 9, 0},
           {"dense 3x3 stride 2", 4, 1, 0, 0, c[3], 7, 2},
-          {"pointwise 37 -> 35", 40, 2, 0, 0, c[4], 36, 1}};
+          {"pointwise 37 -> 35", 40, 2, 0, 0, c[4], 36, 1},
+          {"depthwise, scaled, with an addend", 11, 3, 9, 1, c[0], 13, 5, true},
+          {"pointwise 37 -> 35, scaled", 40, 2, 0, 0, c[4], 36, 1, true},
+          {"pointwise, scaled, with an addend", 8, 1, 7, 0, c[2], 9, 0, true},
+          {"dense 3x3 stride 2, scaled", 4, 1, 0, 0, c[3], 7, 2, true}};
 }
 
 struct WindowRun {
-  Tensor x, a, w, y;
+  Tensor x, a, w, y, s;
   ops::EpilogueSpec e;
 };
 
@@ -224,6 +230,7 @@ WindowRun window_inputs(const WindowCase& wc, Generator& gen, DType dtype) {
   r.x = test::random_tensor({xs[0], wc.x_total, xs[2], xs[3]}, gen, dtype);
   if (wc.a_total) r.a = test::random_tensor({xs[0], wc.a_total, xs[2], xs[3]}, gen, dtype);
   r.w = test::random_tensor(wc.conv.w, gen, dtype);
+  if (wc.scaled) r.s = test::random_tensor({xs[0], xs[1], 1, 1}, gen, dtype, 0.2, 1.5);
   const Shape out = ops::conv2d(Tensor::zeros(xs, dtype), r.w, Tensor(), wc.conv.o).shape();
   r.y = test::random_tensor({out[0], wc.y_total, out[2], out[3]}, gen, dtype);
   r.e = make_spec({false, false, false, true, true, EpiAct::Prelu}, out, gen, dtype);
@@ -232,7 +239,7 @@ WindowRun window_inputs(const WindowCase& wc, Generator& gen, DType dtype) {
 
 Tensor run_into(const WindowCase& wc, const WindowRun& r, Device d) {
   Tensor y = r.y.to(d).clone();
-  ops::conv2d_epilogue_into({r.x.to(d), wc.x_first, wc.conv.x[1]},
+  ops::conv2d_epilogue_into({r.x.to(d), wc.x_first, wc.conv.x[1], r.s.defined() ? r.s.to(d) : Tensor()},
                             {r.a.defined() ? r.a.to(d) : Tensor(), wc.a_first, wc.conv.x[1]}, r.w.to(d), wc.conv.o,
                             spec_to(r.e, d), {y, wc.y_first, wc.conv.w[0]});
   return y;
@@ -244,10 +251,12 @@ TEST(Conv2dEpilogueInto, EqualsSlicingAddingAndConvolvingInDouble) {
     const WindowRun r = window_inputs(wc, gen, DType::F64);
     const int64_t cin = wc.conv.x[1], cout = wc.conv.w[0];
     Tensor in = ops::slice_channels(r.x, wc.x_first, cin);
+    if (r.s.defined()) in = ops::mul_channel(in, r.s);
     if (r.a.defined()) in = in + ops::slice_channels(r.a, wc.a_first, cin);
     const Tensor want = ops::conv2d_epilogue(in, r.w, wc.conv.o, r.e);
     const Tensor y = run_into(wc, r, Device::cpu());
-    EXPECT_EQ(test::values(ops::slice_channels(y, wc.y_first, cout)), test::values(want)) << wc.name;
+    EXPECT_LT(max_abs_diff(test::values(ops::slice_channels(y, wc.y_first, cout)), test::values(want)), 1e-12)
+        << wc.name;
     for (auto [first, count] : {std::pair<int64_t, int64_t>{0, wc.y_first},
                                 {wc.y_first + cout, wc.y_total - wc.y_first - cout}}) {
       if (count > 0) {

@@ -379,7 +379,8 @@ void conv2d_window_forward_epilogue(const ConvShape& s, const ConvWindows<T>& wi
     const T* src = x + (n * win.x_total + win.x_first + c) * in_plane;
     const T* add = win.addend ? win.addend + (n * win.a_total + win.a_first + c) * in_plane : nullptr;
     T* dst = xin.data() + p * in_plane;
-    for (int64_t i = 0; i < in_plane; ++i) dst[i] = add ? src[i] + add[i] : src[i];
+    const T scale = win.x_scale ? win.x_scale[p] : T(1);
+    for (int64_t i = 0; i < in_plane; ++i) dst[i] = add ? src[i] * scale + add[i] : src[i] * scale;
   });
   conv2d_forward_epilogue<T>(s, xin.data(), w, yout.data(), e);
   parallel_for(0, s.batch * s.out_channels, [&](int64_t p) {
