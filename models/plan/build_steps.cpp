@@ -47,20 +47,20 @@ Epi& Epi::act(int c0, int c1, nhwc::Act a, int64_t first) {
   return *this;
 }
 
-Epi& Epi::scale_nc(int c0, int c1, int nc_buf, int64_t nc_stride, int64_t first) {
-  EpOp op{EpOp::ScaleNC};
+Epi& Epi::nc_op(EpOp::Kind kind, int c0, int c1, int nc_buf, int64_t nc_stride, int64_t first) {
+  EpOp op{kind};
   op.c0 = c0, op.c1 = c1, op.nc = b_.ptr(nc_buf) + first, op.nc_stride = nc_stride;
   uses.push_back(nc_buf);
   ops.push_back(op);
   return *this;
 }
 
+Epi& Epi::scale_nc(int c0, int c1, int nc_buf, int64_t nc_stride, int64_t first) {
+  return nc_op(EpOp::ScaleNC, c0, c1, nc_buf, nc_stride, first);
+}
+
 Epi& Epi::add_nc(int c0, int c1, int nc_buf, int64_t nc_stride, int64_t first) {
-  EpOp op{EpOp::AddNC};
-  op.c0 = c0, op.c1 = c1, op.nc = b_.ptr(nc_buf) + first, op.nc_stride = nc_stride;
-  uses.push_back(nc_buf);
-  ops.push_back(op);
-  return *this;
+  return nc_op(EpOp::AddNC, c0, c1, nc_buf, nc_stride, first);
 }
 
 Epi& Epi::add(int c0, const Map& src, int nc_buf, int64_t nc_stride, int64_t first) {

@@ -68,6 +68,7 @@ class Epi {
 
  private:
   SumSeg new_sums(int64_t m, int64_t c0);
+  Epi& nc_op(nhwc::EpOp::Kind kind, int c0, int c1, int nc_buf, int64_t nc_stride, int64_t first);
   NetBuilder& b_;
   int64_t tiles_;
 };

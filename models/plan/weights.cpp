@@ -96,6 +96,16 @@ void fold(PlanWeights& pw, const std::string& bn, int64_t cout, int64_t rest, co
 
 }  // namespace
 
+void ConvWeights::pack() {
+  packed.taps = static_cast<int>(taps);
+  packed.K = static_cast<int>(K);
+  packed.cout = static_cast<int>(cout);
+  nhwc::packed_geometry(packed.cout, packed.cout_pad, packed.bw);
+  data.resize(static_cast<size_t>(packed.elems()));
+  pack_scaled(nullptr, nullptr, data.data());
+  packed.data = data.data();
+}
+
 void ConvWeights::pack_scaled(const float* in_scale, const float* out_scale, float* out) const {
   nhwc::Packed p = packed;
   nhwc::pack_weights(plain.data(), K * taps, taps, 1, p, out, in_scale, out_scale);
@@ -122,13 +132,7 @@ const ConvWeights& PlanWeights::conv(const std::vector<std::string>& convs, cons
     cw->bias.insert(cw->bias.end(), fb.begin(), fb.end());
     cw->cout += cout;
   }
-  cw->packed.taps = static_cast<int>(cw->taps);
-  cw->packed.K = static_cast<int>(cw->K);
-  cw->packed.cout = static_cast<int>(cw->cout);
-  nhwc::packed_geometry(cw->packed.cout, cw->packed.cout_pad, cw->packed.bw);
-  cw->data.resize(static_cast<size_t>(cw->packed.elems()));
-  cw->pack_scaled(nullptr, nullptr, cw->data.data());
-  cw->packed.data = cw->data.data();
+  cw->pack();
   slot = std::move(cw);
   return *slot;
 }
@@ -155,13 +159,7 @@ const ConvWeights& PlanWeights::conv_transpose(const std::string& c, const std::
   const std::string bias_key = c + ".bias";
   fold(*this, bn, cout, cin * 9, t.data(), state_.count(bias_key) ? tensor(bias_key).data() : nullptr,
        cw->plain.data(), cw->bias.data());
-  cw->packed.taps = 9;
-  cw->packed.K = static_cast<int>(cin);
-  cw->packed.cout = static_cast<int>(cout);
-  nhwc::packed_geometry(cw->packed.cout, cw->packed.cout_pad, cw->packed.bw);
-  cw->data.resize(static_cast<size_t>(cw->packed.elems()));
-  cw->pack_scaled(nullptr, nullptr, cw->data.data());
-  cw->packed.data = cw->data.data();
+  cw->pack();
   slot = std::move(cw);
   return *slot;
 }

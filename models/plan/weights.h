@@ -27,6 +27,8 @@ struct ConvWeights {
   // Packs the folded weights scaled per input channel (in_scale: K entries) and/or per
   // output channel (out_scale: cout entries), into `out` (packed.elems() floats).
   void pack_scaled(const float* in_scale, const float* out_scale, float* out) const;
+  // Sets packed's geometry from cout, K and taps and packs the folded weights into `data`.
+  void pack();
 };
 
 struct AffineWeights {
