@@ -2,7 +2,6 @@
 
 #include <cmath>
 
-#include "autograd/grad_mode.h"
 #include "autograd/ops_basic.h"
 #include "autograd/ops_conv.h"
 #include "autograd/ops_activation.h"
@@ -25,7 +24,7 @@ ECA::ECA(int64_t channels, Generator& gen) : channels_(channels) {
 Tensor ECA::scale(const Tensor& x) {
   PMSDSEN_CHECK(x.dim() == 4 && x.size(1) == channels_, "ECA(", channels_, "): expected [N, ",
                 channels_, ", H, W], got ", x.str());
-  if (fused_ && !is_training() && !autograd::GradMode::is_enabled())
+  if (fused_now())
     return ops::eca_scale(ops::global_avg_pool(x), conv_->parameters().at(0));
   return ops::sigmoid(conv_->forward(ops::global_avg_pool(x)));
 }

@@ -17,16 +17,11 @@ class ECA : public Module {
   // sigmoid(conv1d(mean of x over its plane)): [N, C, 1, 1], for a caller fusing the product.
   Tensor scale(const Tensor& x);
   // Fused inference: the 1-D convolution and its sigmoid in one op (ops::eca_scale).
-  void set_fused_inference(bool on) override {
-    Module::set_fused_inference(on);
-    fused_ = on;
-  }
   int64_t channels() const { return channels_; }
   std::string type_name() const override { return "ECA"; }
 
  private:
   int64_t channels_;
-  bool fused_ = false;
   std::shared_ptr<Module> conv_;
 };
 

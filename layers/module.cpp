@@ -155,7 +155,12 @@ void Module::train(bool on) {
 }
 
 void Module::set_fused_inference(bool on) {
+  fused_inference_ = on;
   for (auto& [name, child] : children_) child->set_fused_inference(on);
+}
+
+bool Module::fused_now() const {
+  return fused_inference_ && !training_ && !autograd::GradMode::is_enabled();
 }
 
 void Module::to(Device device) {

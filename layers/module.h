@@ -47,11 +47,13 @@ class Module {
 
   virtual void train(bool on = true);
   void eval() { train(false); }
-  // Inference fusion (models/fused_model.h): modules that can, precompute from the
-  // weights as they are now what an evaluation forward without gradients fuses (batch
-  // norms folded, epilogues); later weight changes are not seen until it is set again.
-  // The default passes it on to the children.
+  // Inference fusion (models/fused_model.h): marks this module and its children; modules
+  // that precompute something for it (batch norms folded, epilogues) override this, call
+  // the base and compute from the weights as they are now (later weight changes are not
+  // seen until it is set again).
   virtual void set_fused_inference(bool on);
+  // Whether forward runs its fused form now: marked, in evaluation mode, no gradients recorded.
+  bool fused_now() const;
   bool is_training() const { return training_; }
 
   // Moves or converts every float parameter and buffer (integer buffers, counters such
@@ -87,6 +89,7 @@ class Module {
   std::vector<std::pair<std::string, std::unique_ptr<Tensor>>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
+  bool fused_inference_ = false;
 };
 
 }  // namespace pmsdsen

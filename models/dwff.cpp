@@ -33,7 +33,7 @@ Tensor DWFF::forward(const Tensor& a, const Tensor& b) {
     Tensor z = conv_du_->forward(ops::global_avg_pool(a + b));
     w = ops::softmax_groups(ops::concat_channels({(*fcs_)[0].forward(z), (*fcs_)[1].forward(z)}), 2);
   }
-  if (fused_now(*this, fused_)) {
+  if (fused_now()) {
     ops::EpilogueSpec e;
     e.scale = ops::slice_channels(w, 0, channels_);
     e.residual = b;

@@ -13,15 +13,10 @@ class DWFF : public Module {
  public:
   DWFF(int64_t channels, int64_t reduction, Generator& gen);
   Tensor forward(const Tensor& a, const Tensor& b);
-  void set_fused_inference(bool on) override {
-    Module::set_fused_inference(on);
-    fused_ = on;
-  }
   std::string type_name() const override { return "DWFF"; }
 
  private:
   int64_t channels_;
-  bool fused_ = false;
   std::shared_ptr<Sequential> conv_du_, fcs_;
 };
 

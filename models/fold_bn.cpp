@@ -78,7 +78,7 @@ Tensor conv_bn_folded(Module& conv, BatchNorm2d& bn, const Tensor& x) {
 }
 
 Tensor FoldingSequential::forward(const Tensor& x) {
-  if (fused_now(*this, fused_on_)) {
+  if (fused_now()) {
     Tensor y = x;
     for (const Step& s : steps_) y = run(s, y, nullptr);
     return y;
@@ -137,6 +137,17 @@ FoldedConv fold_conv_bn(const Module& conv, const BatchNorm2d* bn) {
   return {like(wv, w.shape(), w), like(bv, {cout}, w)};
 }
 
+Tensor conv_transpose_folded(Module& conv, const Tensor& x, const FoldedConv& f, const ops::EpilogueSpec& act) {
+  auto* t2d = dynamic_cast<ConvTranspose2d*>(&conv);
+  PMSDSEN_CHECK(t2d != nullptr, "conv_transpose_folded: ", conv.type_name(), " is not a ConvTranspose2d");
+  const ConvTranspose2dSpec& p = t2d->spec();
+  return trace_scope(conv, x, [&] {
+    Tensor y = ops::conv_transpose2d(x, f.weight, f.bias, {p.stride, p.padding, p.output_padding});
+    if (act.act != EpiAct::None) ops::epilogue_(y, act);
+    return y;
+  });
+}
+
 bool epilogue_activation(const Module& act, ops::EpilogueSpec& e) {
   if (dynamic_cast<const GELU*>(&act)) {
     e.act = EpiAct::Gelu;
@@ -152,14 +163,9 @@ bool epilogue_activation(const Module& act, ops::EpilogueSpec& e) {
   return true;
 }
 
-bool fused_now(const Module& m, bool fused) {
-  return fused && !m.is_training() && !autograd::GradMode::is_enabled();
-}
-
 void FoldingSequential::set_fused_inference(bool on) {
   Sequential::set_fused_inference(on);
   steps_.clear();
-  fused_on_ = on;
   if (!on) return;
   const auto& layers = children();
   auto child = [&](size_t i) -> Module* { return i < layers.size() ? layers[i].second.get() : nullptr; };
@@ -172,20 +178,13 @@ void FoldingSequential::set_fused_inference(bool on) {
     auto* bn = dynamic_cast<BatchNorm2d*>(&m);
     if (c2d || t2d) {
       auto* next_bn = dynamic_cast<BatchNorm2d*>(child(i + 1));
-      const FoldedConv f = fold_conv_bn(m, next_bn);
+      s.folded = fold_conv_bn(m, next_bn);
       s.count = next_bn ? 2 : 1;
-      s.weight = f.weight;
-      s.epilogue.add = f.bias;
+      s.kind = c2d ? Kind::Conv : Kind::Transposed;
       if (c2d) {
         const Conv2dSpec& p = c2d->spec();
-        s.kind = Kind::Conv;
         s.conv = {p.stride, p.padding, p.dilation, p.groups};
-      } else {
-        const ConvTranspose2dSpec& p = t2d->spec();
-        s.kind = Kind::Transposed;
-        s.transposed = {p.stride, p.padding, p.output_padding};
-        s.bias = f.bias;
-        s.epilogue.add = Tensor();
+        s.epilogue.add = s.folded.bias;
       }
     } else if (bn) {
       const BnAffine a = bn_affine(*bn);
@@ -205,12 +204,7 @@ Tensor FoldingSequential::run(const Step& s, const Tensor& x, const ops::Epilogu
   switch (s.kind) {
     case Kind::Layer: return first.forward(x);
     case Kind::Affine: return ops::epilogue(x, s.epilogue);
-    case Kind::Transposed:
-      return trace_scope(first, x, [&] {
-        Tensor y = ops::conv_transpose2d(x, s.weight, s.bias, s.transposed);
-        if (s.epilogue.act != EpiAct::None) ops::epilogue_(y, s.epilogue);
-        return y;
-      });
+    case Kind::Transposed: return conv_transpose_folded(first, x, s.folded, s.epilogue);
     case Kind::Conv: break;
   }
   ops::EpilogueSpec e = s.epilogue;
@@ -224,11 +218,11 @@ Tensor FoldingSequential::run(const Step& s, const Tensor& x, const ops::Epilogu
     e.slope = tail->slope;
     e.leaky_slope = tail->leaky_slope;
   }
-  return trace_scope(first, x, [&] { return ops::conv2d_epilogue(x, s.weight, s.conv, e); });
+  return trace_scope(first, x, [&] { return ops::conv2d_epilogue(x, s.folded.weight, s.conv, e); });
 }
 
 Tensor FoldingSequential::forward_range(const Tensor& x, size_t begin, size_t end) {
-  PMSDSEN_CHECK(fused_now(*this, fused_on_), "FoldingSequential::forward_range: fused inference only");
+  PMSDSEN_CHECK(fused_now(), "FoldingSequential::forward_range: fused inference only");
   Tensor y = x;
   for (const Step& s : steps_) {
     if (s.first + s.count <= begin || s.first >= end) continue;
@@ -240,7 +234,7 @@ Tensor FoldingSequential::forward_range(const Tensor& x, size_t begin, size_t en
 }
 
 Tensor FoldingSequential::forward_with_tail(const Tensor& x, const ops::EpilogueSpec& tail) {
-  PMSDSEN_CHECK(fused_now(*this, fused_on_) && !steps_.empty() && steps_.back().kind == Kind::Conv,
+  PMSDSEN_CHECK(fused_now() && !steps_.empty() && steps_.back().kind == Kind::Conv,
                 "FoldingSequential::forward_with_tail: fused inference of a sequence ending in a convolution only");
   Tensor y = x;
   for (size_t i = 0; i < steps_.size(); ++i) y = run(steps_[i], y, i + 1 == steps_.size() ? &tail : nullptr);
@@ -248,13 +242,13 @@ Tensor FoldingSequential::forward_with_tail(const Tensor& x, const ops::Epilogue
 }
 
 FoldingSequential::Conv FoldingSequential::fused_conv() const {
-  PMSDSEN_CHECK(fused_on_ && steps_.size() == 1 && steps_[0].kind == Kind::Conv,
+  PMSDSEN_CHECK(steps_.size() == 1 && steps_[0].kind == Kind::Conv,
                 "FoldingSequential::fused_conv: fused inference of a (conv, BN, activation) sequence only");
-  return {steps_[0].weight, steps_[0].conv, steps_[0].epilogue};
+  return {steps_[0].folded.weight, steps_[0].conv, steps_[0].epilogue};
 }
 
 const ops::EpilogueSpec& FoldingSequential::affine_epilogue() const {
-  PMSDSEN_CHECK(fused_on_ && steps_.size() == 1 && steps_[0].kind == Kind::Affine,
+  PMSDSEN_CHECK(steps_.size() == 1 && steps_[0].kind == Kind::Affine,
                 "FoldingSequential::affine_epilogue: fused inference of a (BN, activation) sequence only");
   return steps_[0].epilogue;
 }

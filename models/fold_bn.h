@@ -44,11 +44,12 @@ struct FoldedConv {
 };
 FoldedConv fold_conv_bn(const Module& conv, const BatchNorm2d* bn);
 
+// Fused inference: `conv` (a ConvTranspose2d) with its folded weights f, then act's
+// activation when it has one; reported to an active LayerTrace as `conv`.
+Tensor conv_transpose_folded(Module& conv, const Tensor& x, const FoldedConv& f, const ops::EpilogueSpec& act);
+
 // Sets e's activation from an activation layer (GELU, PReLU, LeakyReLU); false for others.
 bool epilogue_activation(const Module& act, ops::EpilogueSpec& e);
-
-// Whether a module should run its fused inference forward now.
-bool fused_now(const Module& m, bool fused);
 
 // A Sequential that folds every (Conv2d | ConvTranspose2d, BatchNorm2d) pair of its
 // children when it can. Fused (set_fused_inference): every (conv[, BN][, act]) is one
@@ -59,7 +60,6 @@ class FoldingSequential : public Sequential {
   using Sequential::Sequential;
   Tensor forward(const Tensor& x) override;
   void set_fused_inference(bool on) override;
-  bool fused() const { return fused_on_; }
 
   // Fused only: the children [begin, end) (on step boundaries).
   Tensor forward_range(const Tensor& x, size_t begin, size_t end);
@@ -82,15 +82,13 @@ class FoldingSequential : public Sequential {
   struct Step {
     size_t first = 0, count = 1;  // children
     Kind kind = Kind::Layer;
-    Tensor weight, bias;          // Transposed: folded weight and bias
+    FoldedConv folded;            // Conv, Transposed (a Conv's bias is its epilogue's add)
     ops::Conv2dOptions conv;
-    ops::ConvTranspose2dOptions transposed;
     ops::EpilogueSpec epilogue;
   };
   Tensor run(const Step& s, const Tensor& x, const ops::EpilogueSpec* tail);
 
-  std::vector<Step> steps_;
-  bool fused_on_ = false;
+  std::vector<Step> steps_;  // fused: built by set_fused_inference
 };
 
 }  // namespace pmsdsen

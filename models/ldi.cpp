@@ -13,7 +13,7 @@ LDIBasic::LDIBasic(int64_t cin, int64_t cout, Activation act, Generator& gen) {
 }
 
 Tensor LDIBasic::forward_scaled(const Tensor& x, const Tensor& scale) {
-  PMSDSEN_CHECK(fused_now(*this, fused_), "LDIBasic::forward_scaled: fused inference only");
+  PMSDSEN_CHECK(fused_now(), "LDIBasic::forward_scaled: fused inference only");
   const FoldingSequential::Conv compress = folding(*compress_).fused_conv(), process = folding(*process_).fused_conv();
   const int64_t h = compress.weight.size(0);
   Tensor cat = Tensor::empty({x.size(0), 2 * h, x.size(2), x.size(3)}, x.dtype(), x.device());
@@ -23,7 +23,7 @@ Tensor LDIBasic::forward_scaled(const Tensor& x, const Tensor& scale) {
 }
 
 Tensor LDIBasic::forward(const Tensor& x) {
-  if (fused_now(*this, fused_)) return forward_scaled(x, Tensor());
+  if (fused_now()) return forward_scaled(x, Tensor());
   Tensor a = compress_->forward(x);
   Tensor b = process_->forward(a);
   return ops::concat_channels({a, b});
@@ -39,7 +39,7 @@ LDI::LDI(int64_t channels, Activation act, Generator& gen) {
 Tensor LDI::forward(const Tensor& x) { return body(x) + x; }
 
 Tensor LDI::body(const Tensor& x) {
-  if (!fused_now(*this, fused_)) return conv_->forward(x);
+  if (!fused_now()) return conv_->forward(x);
   const Tensor a = (*conv_)[0].forward(x);
   return static_cast<LDIBasic&>((*conv_)[2]).forward_scaled(a, static_cast<ECA&>((*conv_)[1]).scale(a));
 }

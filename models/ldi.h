@@ -18,14 +18,9 @@ class LDIBasic : public Module {
   Tensor forward(const Tensor& x) override;
   // Fused only: forward(x * scale) for a per-sample channel scale [N, C, 1, 1] (or none).
   Tensor forward_scaled(const Tensor& x, const Tensor& scale);
-  void set_fused_inference(bool on) override {
-    Module::set_fused_inference(on);
-    fused_ = on;
-  }
   std::string type_name() const override { return "LDIBasic"; }
 
  private:
-  bool fused_ = false;
   std::shared_ptr<Sequential> compress_, process_;
 };
 
@@ -34,14 +29,9 @@ class LDI : public Module {
   LDI(int64_t channels, Activation act, Generator& gen);
   Tensor forward(const Tensor& x) override;  // body(x) + x
   Tensor body(const Tensor& x);
-  void set_fused_inference(bool on) override {
-    Module::set_fused_inference(on);
-    fused_ = on;
-  }
   std::string type_name() const override { return "LDI"; }
 
  private:
-  bool fused_ = false;
   std::shared_ptr<Sequential> conv_;
 };
 

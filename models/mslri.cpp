@@ -39,7 +39,7 @@ Tensor LRMS::forward_fused(const Tensor& x) {
 }
 
 Tensor LRMS::forward(const Tensor& x) {
-  if (fused_now(*this, fused_)) return forward_fused(x);
+  if (fused_now()) return forward_fused(x);
   const int64_t c = dim_ / 4;
   std::vector<Tensor> ys;
   {
@@ -52,11 +52,6 @@ Tensor LRMS::forward(const Tensor& x) {
   Tensor cat = ops::concat_channels(ys);
   ys.clear();
   return tail_act_->forward(tail_->forward(cat) + x);
-}
-
-void LRMS::set_fused_inference(bool on) {
-  Module::set_fused_inference(on);
-  fused_ = on;
 }
 
 MSLRIBasic::MSLRIBasic(int64_t cin, int64_t cout, Activation act, Generator& gen) : cout_(cout) {
@@ -82,7 +77,7 @@ MSLRI::MSLRI(int64_t channels, Activation act, Generator& gen) {
 Tensor MSLRI::forward(const Tensor& x) { return body(x) + x; }
 
 Tensor MSLRI::body(const Tensor& x) {
-  if (!fused_now(*this, fused_)) return conv_->forward(x);
+  if (!fused_now()) return conv_->forward(x);
   const Tensor a = (*conv_)[0].forward(x);
   return static_cast<MSLRIBasic&>((*conv_)[2]).forward_scaled(a, static_cast<ECA&>((*conv_)[1]).scale(a));
 }

@@ -19,13 +19,11 @@ class LRMS : public Module {
  public:
   LRMS(int64_t dim, Generator& gen);
   Tensor forward(const Tensor& x) override;
-  void set_fused_inference(bool on) override;
   std::string type_name() const override { return "LRMS"; }
 
  private:
   Tensor forward_fused(const Tensor& x);
   int64_t dim_;
-  bool fused_ = false;
   std::shared_ptr<Sequential> branch_[4], head_, tail_;
   std::shared_ptr<Module> tail_act_;
 };
@@ -50,14 +48,9 @@ class MSLRI : public Module {
   MSLRI(int64_t channels, Activation act, Generator& gen);
   Tensor forward(const Tensor& x) override;  // body(x) + x
   Tensor body(const Tensor& x);
-  void set_fused_inference(bool on) override {
-    Module::set_fused_inference(on);
-    fused_ = on;
-  }
   std::string type_name() const override { return "MSLRI"; }
 
  private:
-  bool fused_ = false;
   std::shared_ptr<Sequential> conv_;
 };
 

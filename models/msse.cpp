@@ -39,7 +39,7 @@ Tensor MSSE::forward(const Tensor& x) {
     Tensor context = ops::bilinear(branch_[i]->forward(x), h, w, false);
     ys.push_back(fuse_[i - 1]->forward(context + ys.back()));
   }
-  if (fused_now(*this, fused_)) {  // BN, act, conv of both; the ECA products and the sum in one pass
+  if (fused_now()) {  // BN, act, conv of both; the ECA products and the sum in one pass
     Tensor y = folding(*tail_).forward_range(ops::concat_channels(ys), 0, 3);
     ys.clear();
     Tensor id = folding(*identity_).forward_range(x, 0, 3);

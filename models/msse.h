@@ -16,14 +16,9 @@ class MSSE : public Module {
  public:
   MSSE(int64_t cin, int64_t mid, int64_t cout, Activation act, Generator& gen);
   Tensor forward(const Tensor& x) override;
-  void set_fused_inference(bool on) override {
-    Module::set_fused_inference(on);
-    fused_ = on;
-  }
   std::string type_name() const override { return "MSSE"; }
 
  private:
-  bool fused_ = false;
   std::shared_ptr<Sequential> branch_[5], fuse_[4], tail_, identity_;
 };
 

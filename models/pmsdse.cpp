@@ -22,7 +22,6 @@ PMSDSE::PMSDSE(int64_t ch, Activation act, Generator& gen) {
 
 void PMSDSE::set_fused_inference(bool on) {
   Module::set_fused_inference(on);
-  fused_ = on;
   act_out_ = plus_two_ = {};
   if (!on) return;
   PMSDSEN_CHECK(epilogue_activation(*act_out_layer_, act_out_), "PMSDSE: act_out (", act_out_layer_->type_name(),
@@ -53,7 +52,7 @@ Tensor PMSDSE::forward_fused(const Tensor& x) {
 }
 
 Tensor PMSDSE::forward(const Tensor& x) {
-  if (fused_now(*this, fused_)) return forward_fused(x);
+  if (fused_now()) return forward_fused(x);
   Tensor y;
   {
     Tensor e = entry_bn_act_->forward(x);

@@ -24,7 +24,6 @@ class PMSDSE : public Module {
 
  private:
   Tensor forward_fused(const Tensor& x);
-  bool fused_ = false;
   ops::EpilogueSpec act_out_;  // fused: act_out as an epilogue
   ops::EpilogueSpec plus_two_;  // fused: s -> 2 + s
 

@@ -42,26 +42,15 @@ Up::Up(int64_t cin, int64_t cout, Activation act, Generator& gen) {
 
 void Up::set_fused_inference(bool on) {
   Module::set_fused_inference(on);
-  fused_ = on;
-  folded_weight_ = folded_bias_ = Tensor();
+  folded_ = {};
   act_epilogue_ = {};
   if (!on) return;
-  const FoldedConv f = fold_conv_bn(*conv_, &static_cast<BatchNorm2d&>(*bn_));
-  folded_weight_ = f.weight;
-  folded_bias_ = f.bias;
+  folded_ = fold_conv_bn(*conv_, &static_cast<BatchNorm2d&>(*bn_));
   PMSDSEN_CHECK(epilogue_activation(*act_, act_epilogue_), "Up: ", act_->type_name(), " cannot be an epilogue");
 }
 
 Tensor Up::forward(const Tensor& x) {
-  if (fused_now(*this, fused_)) {
-    const ConvTranspose2dSpec& spec = static_cast<ConvTranspose2d&>(*conv_).spec();
-    return trace_scope(*conv_, x, [&] {
-      Tensor y = ops::conv_transpose2d(x, folded_weight_, folded_bias_,
-                                       {spec.stride, spec.padding, spec.output_padding});
-      ops::epilogue_(y, act_epilogue_);
-      return y;
-    });
-  }
+  if (fused_now()) return conv_transpose_folded(*conv_, x, folded_, act_epilogue_);
   auto& bn = static_cast<BatchNorm2d&>(*bn_);
   return act_->forward(can_fold(bn) ? conv_bn_folded(*conv_, bn, x) : bn.forward(conv_->forward(x)));
 }

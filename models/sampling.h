@@ -9,6 +9,7 @@
 #include "core/rng.h"
 #include "layers/activation.h"
 #include "layers/sequential.h"
+#include "models/fold_bn.h"
 
 namespace pmsdsen {
 
@@ -35,8 +36,7 @@ class Up : public Module {
  private:
   std::shared_ptr<Module> conv_, bn_, act_;
   // Fused inference: the transposed convolution with the BN folded, the activation after.
-  bool fused_ = false;
-  Tensor folded_weight_, folded_bias_;
+  FoldedConv folded_;
   ops::EpilogueSpec act_epilogue_;
 };
 
