@@ -25,6 +25,23 @@ namespace {
 namespace nhwc = cpu::nhwc;
 using test::max_rel_diff;
 
+// n floats uniform in [lo, hi).
+std::vector<float> random_floats(Generator& g, int64_t n, double lo = -2, double hi = 2) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = static_cast<float>(g.uniform(lo, hi));
+  return v;
+}
+
+double gelu_ref(double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }
+
+// An epilogue activation written out in double (PReLU's slope for this channel, LeakyReLU's 0.1).
+double act_ref(nhwc::Act::Kind kind, double v, double slope) {
+  if (kind == nhwc::Act::GELU) return gelu_ref(v);
+  if (kind == nhwc::Act::PReLU && v < 0) return v * slope;
+  if (kind == nhwc::Act::Leaky && v < 0) return v * 0.1;
+  return v;
+}
+
 // NCHW float tensor -> NHWC floats, and back.
 std::vector<float> to_nhwc(const Tensor& x) {
   const Tensor f = x.to(DType::F32);
@@ -229,11 +246,7 @@ TEST(NhwcKernels, EpilogueOpsComputeWhatTheySay) {
   Generator g(7);
   for (int C : {4, 8, 24, 32}) {  // narrow tiles take the flat paths
     const int64_t N = 2, H = 3, W = 5, P = H * W, T = 7, n = 1, p0 = 4;
-    auto vec = [&](int64_t size, double lo = -2, double hi = 2) {
-      std::vector<float> v(static_cast<size_t>(size));
-      for (float& x : v) x = static_cast<float>(g.uniform(lo, hi));
-      return v;
-    };
+    auto vec = [&](int64_t size, double lo = -2, double hi = 2) { return random_floats(g, size, lo, hi); };
     std::vector<float> tile = vec(T * C), bias = vec(C), a = vec(C, 0.5, 1.5), b = vec(C), slopes = vec(C, 0, 0.5);
     std::vector<float> nc = vec(N * C), res = vec(N * P * C), small = vec(N * 2 * 3 * C);
     std::vector<float> out1(static_cast<size_t>(N * P * (C + 2)), 0.0f), out2(static_cast<size_t>(N * P * C), 0.0f);
@@ -241,7 +254,6 @@ TEST(NhwcKernels, EpilogueOpsComputeWhatTheySay) {
         nchw(static_cast<size_t>(N * C * P), 0.0f);
     // Expected values, element by element, in double.
     std::vector<double> want(tile.begin(), tile.end()), want_mapped(T * C);
-    auto gelu = [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); };
     const float rh = 2.0f / float(H), rw = 3.0f / float(W);
     for (int64_t r = 0; r < T; ++r)
       for (int c = 0; c < C; ++c) {
@@ -261,7 +273,7 @@ TEST(NhwcKernels, EpilogueOpsComputeWhatTheySay) {
         v += (1 - ly) * ((1 - lx) * at(y0, x0) + lx * at(y0, x1)) + ly * ((1 - lx) * at(y1, x0) + lx * at(y1, x1));
         v = v > 0 ? v : v * slopes[c];  // PReLU
         want[r * C + c] = v;
-        want_mapped[r * C + c] = gelu(v * a[c] + b[c]);
+        want_mapped[r * C + c] = gelu_ref(v * a[c] + b[c]);
       }
     std::vector<nhwc::EpOp> ops;
     auto op = [&](nhwc::EpOp::Kind k) {
@@ -355,12 +367,7 @@ TEST(NhwcKernels, GeluIsWithinHalfAMillionthOfTheExactOne) {
 // without its affine map, at widths of whole vectors (one fused pass) and not.
 TEST(NhwcKernels, StoreMappedIntoSlicesWithEachActivation) {
   Generator g(9);
-  auto vec = [&](int64_t size, double lo, double hi) {
-    std::vector<float> v(static_cast<size_t>(size));
-    for (float& x : v) x = static_cast<float>(g.uniform(lo, hi));
-    return v;
-  };
-  auto gelu = [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); };
+  auto vec = [&](int64_t size, double lo, double hi) { return random_floats(g, size, lo, hi); };
   for (int m : {16, 32, 48, 24}) {
     for (auto kind : {nhwc::Act::None, nhwc::Act::GELU, nhwc::Act::PReLU, nhwc::Act::Leaky}) {
       for (bool affine : {true, false}) {
@@ -382,9 +389,7 @@ TEST(NhwcKernels, StoreMappedIntoSlicesWithEachActivation) {
           for (int64_t r = 0; r < T; ++r) {
             double v = before[r * ld + 16 + c];
             if (affine) v = v * a[c] + b[c];
-            if (kind == nhwc::Act::GELU) v = gelu(v);
-            if (kind == nhwc::Act::PReLU && v < 0) v *= slopes[c];
-            if (kind == nhwc::Act::Leaky && v < 0) v *= 0.1;
+            v = act_ref(kind, v, slopes[c]);
             worst = std::max(worst, std::abs(out[(n * P + p0 + r) * wide + first + c] - v));
             sum += v;
           }
@@ -409,12 +414,7 @@ TEST(NhwcKernels, StoreMappedIntoSlicesWithEachActivation) {
 // vectors), with and without the Sum, and a later op that reads the activated tile.
 TEST(NhwcKernels, ActivateStoreSumAsSeparateOpsWouldDo) {
   Generator g(13);
-  auto vec = [&](int64_t size, double lo, double hi) {
-    std::vector<float> v(static_cast<size_t>(size));
-    for (float& x : v) x = static_cast<float>(g.uniform(lo, hi));
-    return v;
-  };
-  auto gelu = [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); };
+  auto vec = [&](int64_t size, double lo, double hi) { return random_floats(g, size, lo, hi); };
   for (int m : {16, 32, 48, 24}) {
     for (auto kind : {nhwc::Act::GELU, nhwc::Act::PReLU, nhwc::Act::Leaky}) {
       for (bool with_sum : {true, false}) {
@@ -449,9 +449,7 @@ TEST(NhwcKernels, ActivateStoreSumAsSeparateOpsWouldDo) {
           double sum = 0;
           for (int64_t r = 0; r < T; ++r) {
             double v = before[r * ld + 16 + c];
-            if (kind == nhwc::Act::GELU) v = gelu(v);
-            if (kind == nhwc::Act::PReLU && v < 0) v *= slopes[16 + c];
-            if (kind == nhwc::Act::Leaky && v < 0) v *= 0.1;
+            v = act_ref(kind, v, slopes[16 + c]);
             const int64_t q = n * P + p0 + r;
             worst = std::max({worst, std::abs(out[q * wide + first + c] - v), std::abs(copy[q * m + c] - v),
                               std::abs(tile[r * ld + 16 + c] - v)});
