@@ -6,6 +6,7 @@
 
 #include "core/cpu/nhwc.h"
 #include "core/cpu/nhwc_vec.h"
+#include "core/cpu/resize.h"
 #include "core/pool_math.h"
 #include "core/resize_math.h"
 
@@ -193,15 +194,8 @@ void bilinear_nchw_rows(const float* x, float* y, const BilinearAxis& ah, const 
   for (int64_t row = r0; row < r1; ++row) {
     const int64_t plane = row / OH;
     const int oh = static_cast<int>(row % OH);
-    const float* s0 = x + (plane * H + ah.i0[oh]) * W;
-    const float* s1 = x + (plane * H + ah.i1[oh]) * W;
-    const float a0 = ah.l0[oh], a1 = ah.l1[oh];
-    float* out = y + row * OW;
-    for (int ow = 0; ow < OW; ++ow) {
-      const int c0 = aw.i0[ow], c1 = aw.i1[ow];
-      const float b0 = aw.l0[ow], b1 = aw.l1[ow];
-      out[ow] = a0 * (b0 * s0[c0] + b1 * s0[c1]) + a1 * (b0 * s1[c0] + b1 * s1[c1]);
-    }
+    bilinear_row(x + (plane * H + ah.i0[oh]) * W, x + (plane * H + ah.i1[oh]) * W, ah.l0[oh], ah.l1[oh], aw.i0,
+                 aw.i1, aw.l0, aw.l1, OW, y + row * OW);
   }
 }
 

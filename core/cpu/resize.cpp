@@ -53,15 +53,8 @@ void bilinear_forward(const T* x, T* y, int64_t planes, int H, int W, int OH, in
   parallel_for(0, planes * OH, [&](int64_t row) {
     const int64_t plane = row / OH;
     const int oh = static_cast<int>(row % OH);
-    const T* r0 = x + (plane * H + th.i0[oh]) * W;
-    const T* r1 = x + (plane * H + th.i1[oh]) * W;
-    const T a0 = th.l0[oh], a1 = th.l1[oh];
-    T* out = y + row * OW;
-    for (int ow = 0; ow < OW; ++ow) {
-      const int c0 = tw.i0[ow], c1 = tw.i1[ow];
-      const T b0 = tw.l0[ow], b1 = tw.l1[ow];
-      out[ow] = a0 * (b0 * r0[c0] + b1 * r0[c1]) + a1 * (b0 * r1[c0] + b1 * r1[c1]);
-    }
+    bilinear_row(x + (plane * H + th.i0[oh]) * W, x + (plane * H + th.i1[oh]) * W, th.l0[oh], th.l1[oh],
+                 tw.i0.data(), tw.i1.data(), tw.l0.data(), tw.l1.data(), OW, y + row * OW);
   }, grain_for(int64_t(OW) * 4));
 }
 
