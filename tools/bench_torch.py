@@ -34,7 +34,6 @@ Examples (Debian's PyTorch: run with /usr/bin/python3; tools/setup.sh --torch):
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -48,23 +47,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import pmsdsen_torch as pt  # noqa: E402
 import safetensors_io  # noqa: E402  (atomic_write_bytes)
+from machine_info import cpu_name  # noqa: E402
 
 SHAPES = {
     "inference": [(1, 512, 1024), (4, 512, 1024)],
     "train_step": [(12, 256, 512), (6, 512, 1024)],
 }
 LR, MOMENTUM, WEIGHT_DECAY = 0.01, 0.9, 1e-4
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def blas_libraries():
